@@ -1,0 +1,35 @@
+namespace Sedd.Trainer.Model;
+
+/// <summary>
+/// Score-network (and AR baseline) architecture, SEDD's <c>model</c> config block (spec §5).
+/// The vocabulary size and whether the output is scaled by σ come from the graph, not from here.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Hidden size H.</summary>
+    public int HiddenSize { get; init; } = 256;
+
+    /// <summary>Noise-conditioning width C (cond_dim).</summary>
+    public int CondDim { get; init; } = 128;
+
+    /// <summary>Number of transformer blocks.</summary>
+    public int NBlocks { get; init; } = 6;
+
+    /// <summary>Attention heads; head dimension = H / heads (must be even for rotary).</summary>
+    public int NHeads { get; init; } = 4;
+
+    /// <summary>Dropout on each block's branch outputs, before the gate (reference: 0.1).</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Block length L the model is trained on; the longest sequence it accepts.</summary>
+    public int Length { get; init; } = 128;
+
+    /// <summary>
+    /// When true the network ignores the noise level (conditioning on σ = 0 is fixed), as RADD
+    /// showed for absorbing models; the runtime may then cache calls when no token changed.
+    /// </summary>
+    public bool TimeIndependent { get; init; }
+
+    /// <summary>Head dimension H / heads.</summary>
+    public int HeadDim => HiddenSize / NHeads;
+}

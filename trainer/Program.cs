@@ -1,0 +1,1 @@
+return Sedd.Trainer.Cli.TrainerApp.Run(args);
