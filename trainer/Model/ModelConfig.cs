@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Sedd.Trainer.Model;
 
 /// <summary>
@@ -31,5 +33,6 @@ public sealed record ModelConfig
     public bool TimeIndependent { get; init; }
 
     /// <summary>Head dimension H / heads.</summary>
+    [JsonIgnore]
     public int HeadDim => HiddenSize / NHeads;
 }
