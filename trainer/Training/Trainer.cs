@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Sedd.Runtime;
+using Sedd.Runtime.IO;
+using Sedd.Trainer.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sedd.Trainer.Training;
+
+/// <summary>
+/// The training loop (spec §7), shared by SEDD and the AR baseline: AdamW with linear warm-up,
+/// global-norm clipping, EMA, dropout, seeded and resumable. One readable loop, nanoGPT style.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>Where progress lines go.</summary>
+    public TextWriter Output { get; init; } = Console.Out;
+
+    /// <summary>Test hook passed to <see cref="Checkpoint.Save"/>.</summary>
+    internal Action<string>? CheckpointFault { get; init; }
+
+    /// <summary>Losses (nats per token) of every step run by the last <see cref="Run"/> call, by step.</summary>
+    public SortedDictionary<long, double> StepLosses { get; } = [];
+
+    /// <summary>Trains until config.training.steps (or max_seconds, or cancellation). Returns the final state.</summary>
+    /// <param name="config">Resolved config.</param>
+    /// <param name="resume">Continue the latest checkpoint in the output folder.</param>
+    /// <param name="cancel">Ctrl+C: a checkpoint is written and the loop ends.</param>
+    public TrainState Run(TrainConfig config, bool resume, CancellationToken cancel)
+    {
+        var t = config.Training;
+        var device = Devices.Resolve(t.Device);
+        if (t.Threads > 0) set_num_threads(t.Threads);
+        manual_seed(t.Seed);
+
+        var train = TokenDataset.Open(config.Data, "train");
+        var valid = TokenDataset.Open(config.Data, "valid");
+        int length = config.Model.Length, batch = t.BatchSize, micro = batch / t.Accum;
+        int blocks = train.BlockCount(length);
+        if (blocks < micro)
+            throw new SeddException($"the train split of {config.Data} has {blocks} blocks of {length} tokens, fewer than one micro-batch of {micro}", SeddException.BadInput);
+
+        var existing = Checkpoint.Latest(config.Output);
+        LoadedCheckpoint? from = null;
+        if (resume)
+        {
+            from = Checkpoint.Load(existing ?? throw new SeddException($"--resume: {config.Output} holds no checkpoint", SeddException.BadInput));
+            Checkpoint.RequireCompatible(from.Config, config, from.Folder);
+        }
+        else if (existing != null)
+            throw new SeddException($"{config.Output} already holds a run (latest {Path.GetFileName(existing)}); pass --resume to continue it or choose another output folder", SeddException.Usage);
+        PrepareOutput(config);
+
+        using var objective = Objectives.Create(config, train.Info, device);
+        var network = objective.Network;
+        var named = network.named_parameters().ToArray();
+        using var adam = new AdamW(named, config.Optim);
+        using var ema = new Ema(named, t.Ema);
+        var noise = new Generator((ulong)t.Seed + 1, device);
+        var state = new TrainState();
+        if (from != null)
+        {
+            state = from.State;
+            LoadWeights(network, from.Model, from.Folder);
+            adam.Load(Prefixed(from.Optimizer, "exp_avg"), from.Optimizer.TryGetValue("adam.step", out var s) ? s.item<long>() : state.Step);
+            ema.Load(from.Ema, state.EmaUpdates);
+            random.set_rng_state(from.Optimizer["rng.global"]);
+            noise.set_state(from.Optimizer["rng.noise"]);
+            Output.WriteLine($"resumed {from.Folder} at step {state.Step}");
+        }
+        Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ParameterCount(network):N0} parameters, " +
+                         $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
+
+        var sampler = new BlockSampler(blocks, t.Seed, state.Epoch, state.Cursor);
+        using var metrics = new MetricsLog(Path.Combine(config.Output, "metrics.jsonl"), state.Step);
+        var bar = new ProgressBar(state.Step + 1, t.Steps, t.LogEvery, Output);
+        var buffer = new long[micro * length];
+        var clock = Stopwatch.StartNew();
+        double startSeconds = state.Seconds, windowStart = 0;
+        long windowTokens = 0;
+        network.train();
+
+        void Save(string why)
+        {
+            state = state with { Epoch = sampler.Epoch, Cursor = sampler.Cursor, Seconds = startSeconds + clock.Elapsed.TotalSeconds, EmaUpdates = ema.Updates };
+            var dir = Checkpoint.Save(config.Output, config, state,
+                network.state_dict().Select(p => (p.Key, p.Value)),
+                EmaStateDict(network, ema),
+                adam.State().Append(("rng.global", random.get_rng_state())).Append(("rng.noise", noise.get_state()))
+                    .Append(("adam.step", tensor(adam.Step))),
+                CheckpointFault);
+            Checkpoint.Prune(config.Output, t.KeepCheckpoints, state.BestValidStep);
+            TryPlot(config);
+            bar.Line($"checkpoint {dir} ({why})");
+        }
+
+        for (long step = state.Step + 1; step <= t.Steps; step++)
+        {
+            if (cancel.IsCancellationRequested) { Save("interrupted"); return state; }
+            if (t.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= t.MaxSeconds) { Save("time limit"); return state; }
+
+            double lossValue = 0;
+            double norm;
+            using (var scope = NewDisposeScope())
+            {
+                adam.ZeroGrad();
+                for (int a = 0; a < t.Accum; a++)
+                {
+                    for (int i = 0; i < micro; i++) train.ReadBlock(sampler.Next(), length, buffer.AsSpan(i * length, length));
+                    var x0 = tensor(buffer, [micro, length], ScalarType.Int64).to(device);
+                    var perSequence = objective.SequenceLoss(x0, noise);
+                    var loss = perSequence.mean() / t.Accum;
+                    loss.backward();
+                    lossValue += loss.item<float>();
+                }
+                norm = adam.ClipGradients(config.Optim.GradClip);
+            }
+            double natsPerToken = lossValue / length;
+            bool finite = double.IsFinite(lossValue) && double.IsFinite(norm);
+            if (finite) adam.Update(AdamW.LearningRate(config.Optim, step));
+            else
+            {
+                adam.ZeroGrad(); // the reference's loss scaler skips such a step; the step counter and EMA still advance
+                state = state with { NonFinite = state.NonFinite + 1 };
+                bar.Line($"step {step}: non-finite {(double.IsFinite(lossValue) ? "gradient norm" : "loss")} ({state.NonFinite}/{t.MaxNonFinite}); update skipped");
+                metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "nonfinite", ["loss"] = lossValue.ToString(), ["grad_norm"] = norm.ToString() });
+            }
+            ema.Update();
+            state = state with { Step = step, Tokens = state.Tokens + (long)batch * length };
+            StepLosses[step] = natsPerToken;
+            windowTokens += (long)batch * length;
+            double now = clock.Elapsed.TotalSeconds, tokPerSec = windowTokens / Math.Max(1e-9, now - windowStart);
+            if (step % t.LogEvery == 0 || step == t.Steps)
+            {
+                metrics.Write(new JsonObject
+                {
+                    ["step"] = step, ["kind"] = "train", ["loss"] = lossValue, ["nats_per_token"] = natsPerToken,
+                    ["lr"] = AdamW.LearningRate(config.Optim, step), ["grad_norm"] = double.IsFinite(norm) ? norm : null,
+                    ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
+                });
+                windowStart = now;
+                windowTokens = 0;
+            }
+            bar.Report(step, natsPerToken, tokPerSec);
+            if (state.NonFinite >= t.MaxNonFinite)
+            {
+                Save("non-finite limit");
+                throw new SeddException($"stopped at step {step}: {state.NonFinite} steps had a non-finite loss or gradient (training.max_nonfinite = {t.MaxNonFinite}); lower optim.lr or check the data", SeddException.BadInput);
+            }
+
+            bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps);
+            bool newBest = false;
+            if (evalNow)
+            {
+                double v = Evaluator.QuickValidation(objective, ema, valid, length, micro, t.EvalBatches, (ulong)t.Seed + 2, device);
+                newBest = state.BestValid is null || v < state.BestValid;
+                if (newBest) state = state with { BestValid = v, BestValidStep = step };
+                metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = v, ["best"] = newBest });
+                bar.Line($"step {step}: valid {v:F4} nats/token (EMA){(newBest ? ", best so far" : "")}");
+            }
+            if (step % t.CheckpointEvery == 0 || step == t.Steps || newBest) Save(newBest ? "best validation" : "periodic");
+        }
+        return state;
+    }
+
+    static void PrepareOutput(TrainConfig config)
+    {
+        try { Directory.CreateDirectory(config.Output); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new SeddException($"cannot create output folder {config.Output}: {e.Message}", SeddException.Environment); }
+        AtomicFile.WriteAllText(Path.Combine(config.Output, "config.json"), ConfigLoader.ToJson(config));
+    }
+
+    static void TryPlot(TrainConfig config)
+    {
+        try { LossPlot.Write(Path.Combine(config.Output, "metrics.jsonl"), Path.Combine(config.Output, "loss.png"), $"{config.Objective} on {Path.GetFileName(Path.GetFullPath(config.Data))}"); }
+        catch (Exception e) when (e is not OutOfMemoryException) { Console.Error.WriteLine($"warning: loss plot not written: {e.Message}"); }
+    }
+
+    /// <summary>EMA shadows plus the network's buffers, keyed like the state_dict.</summary>
+    internal static IEnumerable<(string, Tensor)> EmaStateDict(nn.Module network, Ema ema)
+    {
+        var shadows = ema.State().ToDictionary(p => p.Name, p => p.Value);
+        foreach (var (name, value) in network.state_dict())
+            yield return (name, shadows.TryGetValue(name, out var s) ? s : value);
+    }
+
+    /// <summary>Copies named tensors into the network, checking names and shapes.</summary>
+    internal static void LoadWeights(nn.Module network, IReadOnlyDictionary<string, Tensor> weights, string where)
+    {
+        using var _ = no_grad();
+        foreach (var (name, target) in network.state_dict())
+        {
+            if (!weights.TryGetValue(name, out var source))
+                throw new SeddException($"{where} has no tensor {name}", SeddException.BadInput);
+            if (!source.shape.SequenceEqual(target.shape))
+                throw new SeddException($"{where}: {name} has shape [{string.Join(",", source.shape)}], the model needs [{string.Join(",", target.shape)}]", SeddException.BadInput);
+            target.copy_(source);
+        }
+    }
+
+    static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> d, string prefix) =>
+        d.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
+
+    /// <summary>Trainable parameter count.</summary>
+    public static long ParameterCount(nn.Module network) => network.parameters().Sum(p => p.numel());
+}
