@@ -18,18 +18,19 @@ public static class DocumentSplitter
 
     /// <summary>Human-readable rule of <see cref="ByGenre"/>, written to <c>meta.json</c>.</summary>
     public const string GenreRule =
-        "stratified by genre: documents sorted by id within each genre, genres interleaved by relative position "
-        + "((k+0.5)/n, genre); in that order every 20th document from the 10th is valid, from the 20th is test";
+        "stratified by genre: in each genre of n documents sorted by id, M = floor(n/20 + 1/2); "
+        + "documents floor((m+1/4)n/M) are valid and floor((m+3/4)n/M) are test for m = 0..M-1; the rest train";
 
     /// <summary>Human-readable rule of <see cref="ByHash"/>, written to <c>meta.json</c>.</summary>
     public const string HashRule =
         "by hash: u = first 8 bytes of SHA-256(UTF-8 id) as big-endian uint64 / 2^64; u < 0.05 valid, u < 0.10 test, else train";
 
     /// <summary>
-    /// Genre-stratified split (used for Brown). Within each genre, documents are sorted by id (ordinal) and
-    /// the k-th of n gets position (k + 0.5) / n; all documents are then ordered by (position, genre), which
-    /// interleaves genres evenly. In that order (0-based index j), j mod 20 = 9 → valid, j mod 20 = 19 → test,
-    /// else train: 5 % / 5 % / 90 %, with every genre spread across the three splits in proportion.
+    /// Genre-stratified systematic split (used for Brown). Each genre is split on its own: its n documents
+    /// are sorted by id (ordinal), M = floor(n/20 + 1/2) documents (5 %, rounded) go to valid and M to test,
+    /// taken evenly through the genre: for m = 0..M−1, document floor((m + 1/4)·n/M) is valid and
+    /// floor((m + 3/4)·n/M) is test (the two never coincide). Every genre of at least 10 documents thus
+    /// reaches all three splits; smaller genres stay in train.
     /// </summary>
     /// <param name="ids">Document ids (distinct).</param>
     /// <param name="genreOf">Genre of an id, e.g. <see cref="BrownCorpus.Genre"/>.</param>
@@ -40,29 +41,18 @@ public static class DocumentSplitter
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentNullException.ThrowIfNull(genreOf);
         CheckCount(ids.Count);
-        var keyed = new List<(double Position, string Genre, string Id, int Index)>(ids.Count);
+        var result = new DataSplit[ids.Count]; // all Train
         foreach (var group in Enumerable.Range(0, ids.Count).GroupBy(i => genreOf(ids[i]), StringComparer.Ordinal))
         {
-            var members = group.OrderBy(i => ids[i], StringComparer.Ordinal).ToList();
-            for (var k = 0; k < members.Count; k++)
-                keyed.Add(((k + 0.5) / members.Count, group.Key, ids[members[k]], members[k]));
-        }
-        keyed.Sort((a, b) =>
-        {
-            var c = a.Position.CompareTo(b.Position);
-            if (c == 0)
-                c = string.CompareOrdinal(a.Genre, b.Genre);
-            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-        });
-        var result = new DataSplit[ids.Count];
-        for (var j = 0; j < keyed.Count; j++)
-        {
-            result[keyed[j].Index] = (j % 20) switch
+            var members = group.OrderBy(i => ids[i], StringComparer.Ordinal).ToArray();
+            var n = members.Length;
+            var m = (int)Math.Floor(n / 20.0 + 0.5);
+            for (var k = 0; k < m; k++)
             {
-                9 => DataSplit.Valid,
-                19 => DataSplit.Test,
-                _ => DataSplit.Train,
-            };
+                // Integer form of floor((k + 1/4) n / M) and floor((k + 3/4) n / M): no rounding drift.
+                result[members[(4 * k + 1) * n / (4 * m)]] = DataSplit.Valid;
+                result[members[(4 * k + 3) * n / (4 * m)]] = DataSplit.Test;
+            }
         }
         FillEmpty(ids, result);
         return result;
