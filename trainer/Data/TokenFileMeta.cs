@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sedd.Runtime;
@@ -39,6 +40,8 @@ public sealed record TokenFileMeta
     static readonly JsonSerializerOptions s_json = new()
     {
         WriteIndented = true,
+        // A file for people and programs, never embedded in HTML: keep '+' and quotes readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
