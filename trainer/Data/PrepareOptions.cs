@@ -18,7 +18,10 @@ public sealed record PrepareOptions
     /// <summary>An existing folder with the Brown files (<c>ca01</c> ..); skips the cache and npm.</summary>
     public string? BrownPath { get; init; }
 
-    /// <summary>Default cache: <c>~/.cache/sedd</c> (or the platform's local application data folder).</summary>
+    /// <summary>
+    /// Default cache: <c>$XDG_CACHE_HOME/sedd</c> when set, else <c>%LOCALAPPDATA%\sedd\cache</c> on Windows
+    /// and <c>~/.cache/sedd</c> elsewhere.
+    /// </summary>
     public static string DefaultCacheDir
     {
         get
@@ -26,10 +29,9 @@ public sealed record PrepareOptions
             var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
             if (!string.IsNullOrEmpty(xdg))
                 return Path.Combine(xdg, "sedd");
-            var local = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
-            return OperatingSystem.IsWindows() || string.IsNullOrEmpty(local)
-                ? Path.Combine(string.IsNullOrEmpty(local) ? Path.GetTempPath() : local, "sedd", "cache")
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "sedd");
+            if (OperatingSystem.IsWindows())
+                return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "sedd", "cache");
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "sedd");
         }
     }
 }
