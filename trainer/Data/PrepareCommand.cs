@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sedd.Runtime;
+using Sedd.Runtime.Text;
+
+namespace Sedd.Trainer.Data;
+
+/// <summary>
+/// <c>sedd-train prepare</c>: reads a corpus, splits it by document (<see cref="DocumentSplitter"/>),
+/// tokenizes every document, appends one EOS to each (spec §7) and writes <c>train.bin</c>,
+/// <c>valid.bin</c>, <c>test.bin</c> and <c>meta.json</c> (<see cref="TokenFileMeta"/>) into the output folder.
+/// Files are written under temporary names and renamed only when every split is complete; an old
+/// <c>meta.json</c> is removed first, so an interrupted run never leaves a folder that opens with
+/// mismatched files. Exit codes (via <see cref="SeddException"/>): 1 bad tokenizer spec, 2 missing, empty
+/// or unreadable corpus, 3 unwritable output or cache folder, npm missing.
+/// </summary>
+/// <param name="output">Where the summary goes; null for <see cref="Console.Out"/>.</param>
+public sealed class PrepareCommand(TextWriter? output = null)
+{
+    /// <summary>Corpus name written to <c>meta.json</c> for plain-text corpora.</summary>
+    public const string TextCorpusName = "text";
+
+    readonly TextWriter _out = output ?? Console.Out;
+
+    /// <summary>Runs the whole preparation and prints a short summary.</summary>
+    /// <param name="o">Corpus, output folder, tokenizer and cache.</param>
+    /// <param name="cancellationToken">Checked between documents; temporary files are removed on cancel.</param>
+    /// <returns>The metadata written to <c>meta.json</c>.</returns>
+    /// <exception cref="SeddException">See the class remarks for exit codes.</exception>
+    public TokenFileMeta Run(PrepareOptions o, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var clock = Stopwatch.StartNew();
+        var spec = TokenizerSpec.Parse(o.Tokenizer); // a usage error before any slow work
+
+        // Corpus and split rule.
+        IReadOnlyList<CorpusDocument> docs;
+        string corpusName, source, rule;
+        DataSplit[] splits;
+        if (string.Equals(o.Corpus, BrownCorpus.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            source = BrownCorpus.Locate(o.BrownPath, o.CacheDir);
+            docs = BrownCorpus.Read(source);
+            corpusName = BrownCorpus.Name;
+            rule = DocumentSplitter.GenreRule;
+            splits = DocumentSplitter.ByGenre(Ids(docs), id => BrownCorpus.Genre(id).ToString());
+        }
+        else
+        {
+            source = Path.GetFullPath(o.Corpus);
+            docs = PlainTextCorpus.Read(o.Corpus);
+            corpusName = TextCorpusName;
+            rule = DocumentSplitter.HashRule;
+            splits = DocumentSplitter.ByHash(Ids(docs));
+        }
+
+        var outDir = CreateOutputFolder(o.Output);
+        var tokenizer = SeddTokenizer.Create(spec);
+        var dtype = TokenFileMeta.DtypeFor(tokenizer.VocabSize);
+        var bytesPerToken = dtype == "uint16" ? 2 : 4;
+
+        var writers = new List<TokenFileWriter>();
+        string? metaTemp = null;
+        try
+        {
+            foreach (var s in DataSplits.All)
+                writers.Add(OpenWriter(Path.Combine(outDir, s.FileName()), bytesPerToken));
+            for (var i = 0; i < docs.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int[] ids;
+                try
+                {
+                    ids = tokenizer.Encode(docs[i].Text);
+                }
+                catch (SeddException e)
+                {
+                    throw new SeddException($"Document '{docs[i].Id}': {e.Message}", e.ExitCode);
+                }
+                writers[(int)splits[i]].WriteDocument(ids, tokenizer.EosId);
+            }
+
+            var infos = new Dictionary<string, TokenSplitInfo>(StringComparer.Ordinal);
+            foreach (var s in DataSplits.All)
+            {
+                var w = writers[(int)s];
+                Guard(() => w.Close(), outDir);
+                infos[s.Name()] = new TokenSplitInfo { File = s.FileName(), Documents = w.Documents, Tokens = w.Tokens, Sha256 = w.Sha256 };
+            }
+            var meta = new TokenFileMeta
+            {
+                Tokenizer = spec.ToString(),
+                VocabSize = tokenizer.VocabSize,
+                EosId = tokenizer.EosId,
+                TokenDtype = dtype,
+                Corpus = corpusName,
+                Source = source,
+                SplitRule = rule,
+                Splits = infos,
+            };
+
+            // Commit: meta.json goes last, so no folder ever pairs it with other .bin files.
+            var metaPath = Path.Combine(outDir, TokenFileMeta.FileName);
+            metaTemp = TokenFileWriter.TempName(metaPath);
+            var json = meta.ToJson();
+            Guard(() =>
+            {
+                File.WriteAllText(metaTemp, json + "\n");
+                File.Delete(metaPath);
+                foreach (var w in writers)
+                    w.Commit();
+                File.Move(metaTemp, metaPath, overwrite: true);
+            }, outDir);
+            PrintSummary(meta, outDir, clock.Elapsed);
+            return meta;
+        }
+        finally
+        {
+            foreach (var w in writers)
+                w.Dispose();
+            if (metaTemp is not null && File.Exists(metaTemp))
+                File.Delete(metaTemp);
+        }
+    }
+
+    static string[] Ids(IReadOnlyList<CorpusDocument> docs)
+    {
+        var ids = new string[docs.Count];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = docs[i].Id;
+        return ids;
+    }
+
+    static string CreateOutputFolder(string output)
+    {
+        var full = Path.GetFullPath(output);
+        if (File.Exists(full))
+            throw new SeddException($"Output '{full}' is a file; expected a folder for the token files.", SeddException.Environment);
+        Guard(() => Directory.CreateDirectory(full), full);
+        return full;
+    }
+
+    static TokenFileWriter OpenWriter(string path, int bytesPerToken)
+    {
+        TokenFileWriter? w = null;
+        Guard(() => w = new TokenFileWriter(path, bytesPerToken), Path.GetDirectoryName(path)!);
+        return w!;
+    }
+
+    /// <summary>Turns file-system failures while writing into one user-facing line (exit code 3).</summary>
+    static void Guard(Action write, string folder)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SeddException($"Cannot write token files to '{folder}': {e.Message}", SeddException.Environment);
+        }
+    }
+
+    void PrintSummary(TokenFileMeta meta, string outDir, TimeSpan elapsed)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        _out.WriteLine(string.Create(inv, $"Prepared {meta.Corpus} with {meta.Tokenizer} (vocab {meta.VocabSize}, EOS {meta.EosId}, {meta.TokenDtype}) in {elapsed.TotalSeconds:F1} s"));
+        foreach (var s in DataSplits.All)
+        {
+            var info = meta.Splits[s.Name()];
+            _out.WriteLine(string.Create(inv, $"  {s.Name(),-5}  {info.Documents,7:N0} documents  {info.Tokens,13:N0} tokens  {info.File}"));
+        }
+        _out.WriteLine($"  from {meta.Source}");
+        _out.WriteLine($"  into {outDir}");
+    }
+}
