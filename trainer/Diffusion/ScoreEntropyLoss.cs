@@ -89,12 +89,12 @@ public sealed class ScoreEntropyLoss(Graph graph, NoiseSchedule noise, double sa
         var sigma = Sigmas(time);
         var dsigma = Array.ConvertAll(time, Noise.RateNoise);
 
-        using var scope = NewDisposeScope();
+        // No dispose scope here: the model's input and output belong to the caller's step scope.
         var logScore = model(xt, tensor(sigma, sigmaDtype, xt.device));
         var entropy = Graph.ScoreEntropy(logScore, sigma, xt, x0);                       // [B,L]
         var weight = tensor(dsigma, entropy.dtype, entropy.device);                     // σ'_b
         var perSample = entropy.sum(-1).mul(weight);                                     // a sum over positions
-        return new LossResult(perSample.MoveToOuterDisposeScope(), entropy.MoveToOuterDisposeScope(), xt, time, sigma, dsigma);
+        return new LossResult(perSample, entropy, xt, time, sigma, dsigma);
     }
 
     /// <summary>t_b = (1 − ε) u_b + ε (spec §4.1 step 1), in double.</summary>
