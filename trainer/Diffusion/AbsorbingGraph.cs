@@ -130,10 +130,12 @@ public sealed class AbsorbingGraph(long realTokens) : Graph
         var constRows = RowScalars(Map(ratio, SeddMath.K), 1, dtype, device).expand(batch, length).reshape(-1);
 
         var rows = x.reshape(-1).eq(MaskIndex).nonzero().squeeze(1);                 // [M] masked positions
-        var scores = logScore.reshape(-1, Dim).index_select(0, rows);                 // [M,D]
-        var target = x0.reshape(-1).index_select(0, rows).unsqueeze(1);               // [M,1]
-        var positive = scores.narrow(1, 0, Vocab).exp().sum(1);                       // Σ_{j<V} exp(ℓ_j)
-        var negative = scores.gather(1, target).squeeze(1).mul(ratioRows.index_select(0, rows));
+        var target = x0.reshape(-1).index_select(0, rows);                            // [M] x0 there
+        // The [M,V] copy of the real-token columns is exponentiated in place: one allocation, and
+        // index_select's backward needs no values.
+        var positive = logScore.reshape(-1, Dim).narrow(1, 0, Vocab).index_select(0, rows).exp_().sum(1); // Σ_{j<V} exp(ℓ_j)
+        var atTarget = logScore.reshape(-1).index_select(0, rows.mul(Dim).add_(target)); // ℓ_{x0}, [M]
+        var negative = atTarget.mul(ratioRows.index_select(0, rows));
         var entropy = positive.sub(negative).add(constRows.index_select(0, rows));    // [M]
 
         var result = zeros(batch * length, dtype, device).index_add(0, rows, entropy, 1).view(batch, length);

@@ -130,8 +130,10 @@ public sealed class UniformGraph(long tokens) : Graph
         var atX0 = logScore.gather(-1, x0.unsqueeze(-1)).squeeze(-1);                       // ℓ_{x0}
         var sumOthers = logScore.sum(-1).sub(atX);                                          // S
         // exp(−∞) = 0 drops the current token from P without subtracting e^{ℓ_x} afterwards
-        // (which would cancel when the other scores are small); its gradient there is 0.
-        var expOthers = logScore.scatter(-1, index, full(index.shape, double.NegativeInfinity, dtype, device)).exp().sum(-1); // P
+        // (which would cancel when the other scores are small); its gradient there is 0. The
+        // scattered copy is exponentiated in place (scatter's backward needs no values), so only
+        // one [B,L,D] tensor is allocated.
+        var expOthers = logScore.scatter(-1, index, full(index.shape, double.NegativeInfinity, dtype, device)).exp_().sum(-1); // P
 
         var same = x.eq(x0);
         var positive = expOthers.div(n);
