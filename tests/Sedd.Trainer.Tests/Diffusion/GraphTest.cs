@@ -152,6 +152,30 @@ public class GraphTest
         Assert.Equal(LongValues(x0.masked_select(xt.ne(50))), LongValues(xt.masked_select(xt.ne(50))));
     }
 
+    [Fact]
+    public void GraphTest_FactoryAndUniformLimit()
+    {
+        var absorb = Graph.Create("absorb", 7);
+        Assert.True(absorb.IsAbsorbing);
+        Assert.Equal((8L, 7L, 7L), (absorb.Dim, absorb.Vocab, absorb.MaskIndex));
+        var uniform = Graph.Create("uniform", 9);
+        Assert.False(uniform.IsAbsorbing);
+        Assert.Equal((9L, 9L, -1L), (uniform.Dim, uniform.Vocab, uniform.MaskIndex));
+        Assert.Throws<Runtime.SeddException>(() => Graph.Create("gaussian", 9));
+
+        // Uniform limit: seeded, every token in range, all N tokens appear.
+        using var scope = NewDisposeScope();
+        long[] Draw()
+        {
+            using var g = new Generator(5, CPU);
+            return LongValues(uniform.SampleLimit([64, 32], g));
+        }
+        var a = Draw();
+        Assert.Equal(a, Draw());
+        Assert.All(a, v => Assert.InRange(v, 0, 8));
+        Assert.Equal(9, a.Distinct().Count());
+    }
+
     static Graph GraphFor(string file, JsonNode p) => file switch
     {
         "graph_absorb.json" => CheckAbsorb(new AbsorbingGraph(p["tokens"]!.GetValue<long>()), p),
