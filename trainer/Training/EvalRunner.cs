@@ -16,14 +16,14 @@ public static class EvalRunner
         var config = data is null ? loaded.Config : loaded.Config with { Data = data };
         if (threads > 0) set_num_threads(threads);
         var device = Devices.Resolve(config.Training.Device);
-        var dataset = TokenDataset.Open(config.Data, split);
+        var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
         int length = config.Model.Length;
         if (dataset.BlockCount(length) == 0)
             throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
-        using var objective = Objectives.Create(config, dataset.Info, device);
+        using var objective = Objectives.Create(config, dataset, device);
         Trainer.LoadWeights(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
         double prior = config.Objective == "ar" ? 0
-            : Evaluator.PriorPerToken(config.Graph.Type, dataset.Info.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
+            : Evaluator.PriorPerToken(config.Graph.Type, dataset.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
         int lastPercent = -1;
         var result = Evaluator.Evaluate(objective, config.Objective, dataset, split, length, batch, samples, maxBlocks, prior, (ulong)seed, device,
             (done, total) =>

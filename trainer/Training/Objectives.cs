@@ -13,9 +13,9 @@ public static class Objectives
 {
     /// <summary>A fresh objective for <paramref name="config"/> over the prepared data's vocabulary.</summary>
     /// <param name="config">Resolved config.</param>
-    /// <param name="data">Token-file facts (vocabulary, EOS).</param>
+    /// <param name="data">Prepared tokens (for the vocabulary size and the EOS id).</param>
     /// <param name="device">Training device.</param>
-    public static IObjective Create(TrainConfig config, TokenFileInfo data, Device device)
+    public static IObjective Create(TrainConfig config, TokenDataset data, Device device)
     {
         bool bf16 = config.Training.Precision == "bf16";
         if (config.Objective == "ar")
@@ -26,19 +26,19 @@ public static class Objectives
         }
         var graph = Graph.Create(config.Graph.Type, data.VocabSize);
         var noise = NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax);
-        var net = new ScoreNetwork(config.Model, graph.Dim, scaleBySigma: graph.IsAbsorbing) { Bf16Matmul = bf16 };
+        var net = new ScoreNetwork(config.Model, (int)graph.Dim, scaleBySigma: graph.IsAbsorbing) { Bf16Matmul = bf16 };
         net.to(device);
-        return new SeddObjective(net, graph, noise);
+        return new SeddObjective(net, new ScoreEntropyLoss(graph, noise));
     }
 }
 
 /// <summary>SEDD: the diffusion-weighted denoising score entropy of spec §4.1.</summary>
-sealed class SeddObjective(ScoreNetwork network, Graph graph, NoiseSchedule noise) : IObjective
+sealed class SeddObjective(ScoreNetwork network, ScoreEntropyLoss loss) : IObjective
 {
     public nn.Module Network => network;
 
     public Tensor SequenceLoss(Tensor x0, Generator generator) =>
-        ScoreEntropyLoss.PerSequence(graph, noise, (x, sigma) => network.call(x, sigma), x0, generator);
+        loss.Compute((x, sigma) => network.call(x, sigma), x0, generator).PerSample;
 
     public void Dispose() => network.Dispose();
 }

@@ -34,8 +34,8 @@ public sealed class Trainer
         if (t.Threads > 0) set_num_threads(t.Threads);
         manual_seed(t.Seed);
 
-        var train = TokenDataset.Open(config.Data, "train");
-        var valid = TokenDataset.Open(config.Data, "valid");
+        var train = TokenDataset.Open(config.Data, DataSplit.Train);
+        var valid = TokenDataset.Open(config.Data, DataSplit.Valid);
         int length = config.Model.Length, batch = t.BatchSize, micro = batch / t.Accum;
         int blocks = train.BlockCount(length);
         if (blocks < micro)
@@ -52,7 +52,7 @@ public sealed class Trainer
             throw new SeddException($"{config.Output} already holds a run (latest {Path.GetFileName(existing)}); pass --resume to continue it or choose another output folder", SeddException.Usage);
         PrepareOutput(config);
 
-        using var objective = Objectives.Create(config, train.Info, device);
+        using var objective = Objectives.Create(config, train, device);
         var network = objective.Network;
         var named = network.named_parameters().ToArray();
         using var adam = new AdamW(named, config.Optim);

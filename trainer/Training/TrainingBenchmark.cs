@@ -22,9 +22,9 @@ public static class TrainingBenchmark
         output.WriteLine(string.Create(c, $"machine: {Environment.ProcessorCount} cores, {get_num_threads()} torch threads, device {device.type}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}"));
         double peak32 = MatmulPeak(ScalarType.Float32, device), peak16 = MatmulPeak(ScalarType.BFloat16, device);
         output.WriteLine(string.Create(c, $"matmul peak (2048³, measured now): fp32 {peak32 / 1e9:F0} GFLOP/s, bf16 {peak16 / 1e9:F0} GFLOP/s ({peak16 / peak32:F2}×)"));
-        var data = TokenDataset.Open(config.Data, "train");
+        var data = TokenDataset.Open(config.Data, DataSplit.Train);
         int length = config.Model.Length, batch = config.Training.BatchSize;
-        output.WriteLine($"model: {config.Objective}, H {config.Model.HiddenSize}, {config.Model.NBlocks} blocks, {config.Model.NHeads} heads, L {length}, batch {batch}, vocab {data.Info.VocabSize}");
+        output.WriteLine($"model: {config.Objective}, H {config.Model.HiddenSize}, {config.Model.NBlocks} blocks, {config.Model.NHeads} heads, L {length}, batch {batch}, vocab {data.VocabSize}");
         output.WriteLine("precision | tokens/s | ms/step | model GFLOP/s | MFU vs own-precision peak | MFU vs fp32 peak | peak RSS MB");
         double? fp32Rate = null;
         foreach (var precision in new[] { "fp32", "bf16" })
@@ -32,7 +32,7 @@ public static class TrainingBenchmark
             ResetPeakMemory();
             manual_seed(config.Training.Seed);
             var cfg = config with { Training = config.Training with { Precision = precision } };
-            using var objective = Objectives.Create(cfg, data.Info, device);
+            using var objective = Objectives.Create(cfg, data, device);
             var named = objective.Network.named_parameters().ToArray();
             using var adam = new AdamW(named, cfg.Optim);
             var generator = new Generator(1, device);
@@ -52,7 +52,7 @@ public static class TrainingBenchmark
             }
             double seconds = clock.Elapsed.TotalSeconds;
             double tokensPerSecond = (double)steps * batch * length / seconds;
-            double flops = TrainingFlopsPerToken(cfg, data.Info.VocabSize) * tokensPerSecond;
+            double flops = TrainingFlopsPerToken(cfg, data.VocabSize) * tokensPerSecond;
             double peak = precision == "bf16" ? peak16 : peak32;
             fp32Rate ??= tokensPerSecond;
             output.WriteLine(string.Create(c, $"{precision,-9} | {tokensPerSecond,8:F0} | {1000 * seconds / steps,7:F0} | {flops / 1e9,13:F1} | {100 * flops / peak,24:F1}% | {100 * flops / peak32,15:F1}% | {PeakMemoryMb(),11:F0}"));
