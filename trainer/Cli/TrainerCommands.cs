@@ -59,6 +59,29 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         return 0;
     }
 
+    [Command("quickstart", Description = "Prepare Brown (once) and train a small SEDD model for a few minutes, then estimate its perplexity bound.")]
+    public int Quickstart(
+        [Option("minutes", Description = "Training time")] double minutes = 3,
+        [Option("data", Description = "Prepared Brown folder (created when missing)")] string data = "data/brown")
+    {
+        if (!File.Exists(Path.Combine(data, "meta.json")))
+            new PrepareCommand(Console.Out).Run(new PrepareOptions { Corpus = BrownCorpus.Name, Output = data }, Cancel);
+        var output = Path.Combine("runs", "quickstart-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
+        var cfg = ConfigLoader.Load(null,
+        [
+            $"data={data}", $"output={output}", "model.hidden_size=128", "model.n_blocks=4", "model.n_heads=4", "model.cond_dim=64",
+            "model.length=128", "optim.lr=0.001", "optim.warmup=50", "training.batch_size=16", "training.ema=0.99",
+            "training.steps=100000", "training.eval_every=100", "training.checkpoint_every=100",
+            $"training.max_seconds={(minutes * 60).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        ]);
+        var state = new Training.Trainer().Run(cfg, resume: false, Cancel);
+        if (Cancel.IsCancellationRequested) return SeddException.Cancelled;
+        Console.WriteLine($"trained {state.Step} steps ({state.Tokens:N0} tokens) into {output}; estimating the test bound on 64 blocks with K = 8:");
+        Console.WriteLine(EvalRunner.Describe(EvalRunner.Run(output, "test", samples: 8, maxBlocks: 64, batch: 16, data: null, seed: 1234, threads: 0, TextWriter.Null)));
+        Console.WriteLine($"metrics: {Path.Combine(output, "metrics.jsonl")}, loss curve: {Path.Combine(output, "loss.png")}");
+        return 0;
+    }
+
     [Command("bench", Description = "Training throughput in fp32 and bf16, model FLOPs utilisation against the measured matmul peak, peak memory.")]
     public int Bench(
         [Argument(Description = "Config overrides section.key=value (model size, batch)")] string[]? overrides = null,
