@@ -19,7 +19,7 @@ public static class OnnxModelFile
     public const int Alignment = 64 * 1024;
 
     /// <summary>
-    /// Writes <paramref name="model"/> to <paramref name="path"/>. Initializers of at least
+    /// Writes <paramref name="model"/> to <paramref name="path"/>. Floating-point initializers of at least
     /// <paramref name="externalThreshold"/> bytes go to <c>&lt;file name&gt;.data</c> beside it (location
     /// relative to the .onnx folder); with none that large, or a negative threshold, only the .onnx is written.
     /// The caller's model is not modified. Returns the data file's path, or null when none was written.
@@ -33,7 +33,10 @@ public static class OnnxModelFile
         var copy = model.Clone();   // ByteStrings are immutable and shared: cheap
         var dataName = Path.GetFileName(path) + ".data";
         var dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, dataName);
-        var large = externalThreshold < 0 ? [] : copy.Graph.Initializer.Where(t => t.RawData.Length >= externalThreshold).ToList();
+        // int64 tensors are shapes, axes and slice bounds: ORT's shape inference reads them at load time
+        // and refuses external ones ("Cannot parse data from external tensors"). They are tiny anyway.
+        var large = externalThreshold < 0 ? [] : copy.Graph.Initializer
+            .Where(t => t.DataType != (int)TensorProto.Types.DataType.Int64 && t.RawData.Length >= externalThreshold).ToList();
         try
         {
             if (large.Count > 0)

@@ -60,7 +60,9 @@ public sealed partial record ScoreNetworkArchitecture
     /// <param name="heads">Attention heads (config <c>model.n_heads</c>).</param>
     /// <param name="scaleBySigma">Config <c>model.scale_by_sigma</c>.</param>
     /// <param name="maxLength">Longest sequence to support (config <c>model.length</c>).</param>
-    public static ScoreNetworkArchitecture Infer(IReadOnlyDictionary<string, SafeTensor> weights, int heads, bool scaleBySigma, int maxLength)
+    /// <param name="rotaryBase">Base of the rotary frequencies (10000 in every released model).</param>
+    public static ScoreNetworkArchitecture Infer(IReadOnlyDictionary<string, SafeTensor> weights, int heads, bool scaleBySigma, int maxLength,
+        double rotaryBase = 10000)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var embedding = Get(weights, "vocab_embed.embedding", 2);
@@ -83,6 +85,7 @@ public sealed partial record ScoreNetworkArchitecture
             Heads = heads,
             ScaleBySigma = scaleBySigma,
             MaxLength = maxLength,
+            RotaryBase = rotaryBase,
         };
         arch.Validate();
         arch.CheckWeights(weights);

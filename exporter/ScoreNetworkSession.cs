@@ -22,7 +22,10 @@ public sealed class ScoreNetworkSession : IDisposable
     public ScoreNetworkSession(string path, int threads = 1) => session = Open(so => new InferenceSession(path, so), threads);
 
     /// <summary>Vocabulary from the file's <c>sedd.vocab</c> metadata.</summary>
-    public int Vocab => int.Parse(session.ModelMetadata.CustomMetadataMap["sedd.vocab"], System.Globalization.CultureInfo.InvariantCulture);
+    public int Vocab => MetadataInt("sedd.vocab");
+
+    /// <summary>Longest sequence the file accepts (<c>sedd.max_length</c> metadata: the rotary tables end there).</summary>
+    public int MaxLength => MetadataInt("sedd.max_length");
 
     /// <summary>
     /// log_score for one batch: <paramref name="indices"/> row-major [batch, length], <paramref name="sigma"/>
@@ -37,6 +40,8 @@ public sealed class ScoreNetworkSession : IDisposable
         ArgumentNullException.ThrowIfNull(sigma);
         if (indices.Length != sigma.Length * length)
             throw new SeddException($"indices hold {indices.Length} ids, expected batch {sigma.Length} × length {length}", SeddException.Usage);
+        if (length < 1 || length > MaxLength)
+            throw new SeddException($"sequence length {length} is outside 1..{MaxLength}, the range this model was exported for", SeddException.Usage);
         using var x = OrtValue.CreateTensorValueFromMemory(indices, [sigma.Length, length]);
         using var s = OrtValue.CreateTensorValueFromMemory(sigma, [sigma.Length]);
         using var options = new RunOptions();
@@ -44,6 +49,10 @@ public sealed class ScoreNetworkSession : IDisposable
         var y = outputs.First();
         return (y.GetTensorDataAsSpan<float>().ToArray(), y.GetTensorTypeAndShape().Shape);
     }
+
+    int MetadataInt(string key) =>
+        session.ModelMetadata.CustomMetadataMap.TryGetValue(key, out var v) && int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n : throw new SeddException($"the model has no integer metadata {key}; was it written by sedd-export?", SeddException.BadInput);
 
     /// <inheritdoc />
     public void Dispose() => session.Dispose();
