@@ -26,13 +26,23 @@ static class TinyTraining
         "one two three four five. ",
     ];
 
-    /// <summary>Eight documents, each one short sentence repeated (a low-entropy corpus a tiny model fits in seconds), prepared with gpt2-512 into <c>data</c>.</summary>
-    public static string PrepareCorpus(TempFolder t, string name = "data")
+    /// <summary>
+    /// Writes eight documents into <c>corpus/</c>, each one short sentence repeated: a low-entropy corpus a
+    /// tiny model fits in seconds. Returns the corpus folder.
+    /// </summary>
+    public static string WriteCorpus(TempFolder t)
     {
         for (int i = 0; i < 8; i++)
             t.Write(string.Create(CultureInfo.InvariantCulture, $"corpus/doc{i}.txt"),
                 string.Concat(Enumerable.Repeat(Sentences[i % Sentences.Length], 40)));
-        new PrepareCommand(TextWriter.Null).Run(new PrepareOptions { Corpus = t.Combine("corpus"), Output = t.Combine(name), Tokenizer = Tokenizer, CacheDir = t.Combine("cache") });
+        return t.Combine("corpus");
+    }
+
+    /// <summary><see cref="WriteCorpus"/>, prepared with gpt2-512 into <paramref name="name"/>; returns that folder.</summary>
+    public static string PrepareCorpus(TempFolder t, string name = "data")
+    {
+        var corpus = WriteCorpus(t);
+        new PrepareCommand(TextWriter.Null).Run(new PrepareOptions { Corpus = corpus, Output = t.Combine(name), Tokenizer = Tokenizer, CacheDir = t.Combine("cache") });
         return t.Combine(name);
     }
 
