@@ -141,6 +141,27 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
     }
 
     [Fact]
+    public void TrainerCliTest_TrainRejectsBlockLongerThanValidSplit()
+    {
+        // A length the train split holds a batch of, but the valid split not one block of: refused before any step.
+        long validTokens, trainTokens;
+        using (var valid = Sedd.Trainer.Data.TokenDataset.Open(runs.Data, Sedd.Trainer.Data.DataSplit.Valid))
+            validTokens = valid.TokenCount;
+        using (var train = Sedd.Trainer.Data.TokenDataset.Open(runs.Data, Sedd.Trainer.Data.DataSplit.Train))
+            trainTokens = train.TokenCount;
+        int length = (int)validTokens + 1;
+        long batch = trainTokens / length;
+        Assert.True(batch >= 1, $"the test corpus needs a train split longer than its valid split ({trainTokens} vs {validTokens} tokens)");
+
+        using var t = new TempFolder();
+        var output = t.Combine("run");
+        var r = CliProcess.Run(t.Path, ["train", .. TinyTraining.Overrides(runs.Data, output, 2),
+            string.Create(Inv, $"model.length={length}"), string.Create(Inv, $"training.batch_size={batch}"), "training.eval_every=1"]);
+        CliProcess.AssertOneLineFailure(r, SeddException.BadInput, "valid split");
+        Assert.False(Directory.Exists(output), "the run folder was created before the data was checked");
+    }
+
+    [Fact]
     public void TrainerCliTest_TrainIntoUnwritableFolder()
     {
         using var t = new TempFolder();
