@@ -1,4 +1,6 @@
 using Cocona;
+using Cocona.Command.Binder;
+using Cocona.Filters;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sedd.Runtime;
@@ -20,27 +22,48 @@ static class TrainerApp
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton<TrainerCommands>();
             var app = builder.Build();
+            // Cocona catches a command's exception itself and prints it with its stack trace; the filter
+            // reports it first, as one line with its exit code. It must precede AddCommands to apply.
+            app.UseFilter(ReportFailures);
             app.AddCommands<TrainerCommands>();
             app.Run();
             int code = Environment.ExitCode;
             // Cocona reports --help with 129; asking for help is not a failure.
             return code == 129 && args.Any(a => a is "--help" or "-h") ? 0 : code;
         }
-        catch (SeddException e)
+        catch (Exception e) when (IsReported(e))
         {
-            Console.Error.WriteLine($"sedd-train: {e.Message}");
-            return e.ExitCode;
+            return Report(e);
         }
-        catch (OperationCanceledException)
+    }
+
+    static async ValueTask<int> ReportFailures(CoconaCommandExecutingContext context, CommandExecutionDelegate next)
+    {
+        try { return await next(context).ConfigureAwait(false); }
+        // Binding errors and explicit exits are Cocona's to report (one "Error: ..." line, exit 1).
+        catch (Exception e) when (e is not (ParameterBinderException or CommandExitedException) && IsReported(e)) { return Report(e); }
+    }
+
+    // With SEDD_DEBUG set, unexpected exceptions keep their stack trace.
+    static bool IsReported(Exception e) =>
+        e is SeddException or OperationCanceledException || Environment.GetEnvironmentVariable("SEDD_DEBUG") is null;
+
+    /// <summary>Writes the one stderr line for <paramref name="e"/> and returns the exit code.</summary>
+    static int Report(Exception e)
+    {
+        switch (e)
         {
-            Console.Error.WriteLine("sedd-train: cancelled");
-            return SeddException.Cancelled;
-        }
-        catch (Exception e) when (Environment.GetEnvironmentVariable("SEDD_DEBUG") is null)
-        {
-            var inner = e is AggregateException or TypeInitializationException && e.InnerException != null ? e.InnerException : e;
-            Console.Error.WriteLine($"sedd-train: internal error: {inner.GetType().Name}: {inner.Message.Split('\n')[0]} (set SEDD_DEBUG=1 for details)");
-            return 70;
+            case SeddException s:
+                Console.Error.WriteLine($"sedd-train: {s.Message}");
+                return s.ExitCode;
+            case OperationCanceledException:
+                Console.Error.WriteLine("sedd-train: cancelled");
+                return SeddException.Cancelled;
+            default:
+                var inner = e is AggregateException or TypeInitializationException && e.InnerException != null ? e.InnerException : e;
+                if (inner is SeddException or OperationCanceledException) return Report(inner);
+                Console.Error.WriteLine($"sedd-train: internal error: {inner.GetType().Name}: {inner.Message.Split('\n')[0]} (set SEDD_DEBUG=1 for details)");
+                return 70;
         }
     }
 }

@@ -40,6 +40,8 @@ public sealed class Trainer
         int blocks = train.BlockCount(length);
         if (blocks < micro)
             throw new SeddException($"the train split of {config.Data} has {blocks} blocks of {length} tokens, fewer than one micro-batch of {micro}", SeddException.BadInput);
+        // A valid split shorter than one block would otherwise fail at the first validation, after training work.
+        if (t.EvalEvery > 0) valid.BlockCount(length);
 
         var existing = Checkpoint.Latest(config.Output);
         LoadedCheckpoint? from = null;
