@@ -88,7 +88,8 @@ public static class Checkpoint
         try
         {
             Directory.CreateDirectory(root);
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            // Leftovers of a crashed write (one trainer owns a run folder, so any temporary folder is stale).
+            foreach (var stale in Directory.GetDirectories(root, ".step-*.tmp-*")) Directory.Delete(stale, recursive: true);
             Directory.CreateDirectory(temp);
             var configJson = ConfigLoader.ToJson(config);
             var meta = new Dictionary<string, string> { ["format"] = "sedd-checkpoint", ["step"] = state.Step.ToString(System.Globalization.CultureInfo.InvariantCulture), ["config"] = configJson };

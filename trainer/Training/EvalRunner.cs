@@ -16,7 +16,7 @@ public static class EvalRunner
         var config = data is null ? loaded.Config : loaded.Config with { Data = data };
         if (threads > 0) set_num_threads(threads);
         var device = Devices.Resolve(config.Training.Device);
-        var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
+        using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
         int length = config.Model.Length;
         if (dataset.BlockCount(length) == 0)
             throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);

@@ -34,8 +34,8 @@ public sealed class Trainer
         if (t.Threads > 0) set_num_threads(t.Threads);
         manual_seed(t.Seed);
 
-        var train = TokenDataset.Open(config.Data, DataSplit.Train);
-        var valid = TokenDataset.Open(config.Data, DataSplit.Valid);
+        using var train = TokenDataset.Open(config.Data, DataSplit.Train);
+        using var valid = TokenDataset.Open(config.Data, DataSplit.Valid);
         int length = config.Model.Length, batch = t.BatchSize, micro = batch / t.Accum;
         int blocks = train.BlockCount(length);
         if (blocks < micro)

@@ -22,7 +22,7 @@ public static class TrainingBenchmark
         output.WriteLine(string.Create(c, $"machine: {Environment.ProcessorCount} cores, {get_num_threads()} torch threads, device {device.type}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}"));
         double peak32 = MatmulPeak(ScalarType.Float32, device), peak16 = MatmulPeak(ScalarType.BFloat16, device);
         output.WriteLine(string.Create(c, $"matmul peak (2048³, measured now): fp32 {peak32 / 1e9:F0} GFLOP/s, bf16 {peak16 / 1e9:F0} GFLOP/s ({peak16 / peak32:F2}×)"));
-        var data = TokenDataset.Open(config.Data, DataSplit.Train);
+        using var data = TokenDataset.Open(config.Data, DataSplit.Train);
         int length = config.Model.Length, batch = config.Training.BatchSize;
         output.WriteLine($"model: {config.Objective}, H {config.Model.HiddenSize}, {config.Model.NBlocks} blocks, {config.Model.NHeads} heads, L {length}, batch {batch}, vocab {data.VocabSize}");
         output.WriteLine("precision | tokens/s | ms/step | model GFLOP/s | MFU vs own-precision peak | MFU vs fp32 peak | peak RSS MB");
