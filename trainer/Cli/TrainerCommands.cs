@@ -87,10 +87,15 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         [Argument(Description = "Config overrides section.key=value (model size, batch)")] string[]? overrides = null,
         [Option("config", Description = "JSON config file")] string? config = null,
         [Option("steps", Description = "Timed steps per precision")] int steps = 10,
-        [Option("warmup", Description = "Untimed steps per precision")] int warmup = 2)
+        [Option("warmup", Description = "Untimed steps per precision")] int warmup = 2,
+        [Option("precisions", Description = "Comma-separated: fp32,bf16")] string precisions = "fp32,bf16")
     {
         var cfg = ConfigLoader.Load(config, overrides ?? []);
-        TrainingBenchmark.Run(cfg, steps, warmup, Console.Out);
+        var list = precisions.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length == 0 || list.Any(p => p is not ("fp32" or "bf16")))
+            throw new SeddException($"--precisions takes fp32 and/or bf16, got '{precisions}'", SeddException.Usage);
+        if (steps <= 0 || warmup < 0) throw new SeddException("--steps must be positive and --warmup non-negative", SeddException.Usage);
+        TrainingBenchmark.Run(cfg, steps, warmup, list, Console.Out);
         return 0;
     }
 }

@@ -14,7 +14,7 @@ namespace Sedd.Trainer.Training;
 public static class TrainingBenchmark
 {
     /// <summary>Runs the benchmark and prints a table.</summary>
-    public static void Run(TrainConfig config, int steps, int warmup, TextWriter output)
+    public static void Run(TrainConfig config, int steps, int warmup, IReadOnlyList<string> precisions, TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
         var device = Devices.Resolve(config.Training.Device);
@@ -27,7 +27,7 @@ public static class TrainingBenchmark
         output.WriteLine($"model: {config.Objective}, H {config.Model.HiddenSize}, {config.Model.NBlocks} blocks, {config.Model.NHeads} heads, L {length}, batch {batch}, vocab {data.VocabSize}");
         output.WriteLine("precision | tokens/s | ms/step | model GFLOP/s | MFU vs own-precision peak | MFU vs fp32 peak | peak RSS MB");
         double? fp32Rate = null;
-        foreach (var precision in new[] { "fp32", "bf16" })
+        foreach (var precision in precisions)
         {
             ResetPeakMemory();
             manual_seed(config.Training.Seed);
@@ -56,7 +56,7 @@ public static class TrainingBenchmark
             double peak = precision == "bf16" ? peak16 : peak32;
             fp32Rate ??= tokensPerSecond;
             output.WriteLine(string.Create(c, $"{precision,-9} | {tokensPerSecond,8:F0} | {1000 * seconds / steps,7:F0} | {flops / 1e9,13:F1} | {100 * flops / peak,24:F1}% | {100 * flops / peak32,15:F1}% | {PeakMemoryMb(),11:F0}"));
-            if (precision == "bf16") output.WriteLine(string.Create(c, $"bf16 end-to-end speed-up over fp32: {tokensPerSecond / fp32Rate:F2}×"));
+            if (precision == "bf16" && precisions.Contains("fp32")) output.WriteLine(string.Create(c, $"bf16 end-to-end speed-up over fp32: {tokensPerSecond / fp32Rate:F2}×"));
         }
     }
 
