@@ -137,8 +137,8 @@ public sealed class Trainer
             {
                 metrics.Write(new JsonObject
                 {
-                    ["step"] = step, ["kind"] = "train", ["loss"] = lossValue, ["nats_per_token"] = natsPerToken,
-                    ["lr"] = AdamW.LearningRate(config.Optim, step), ["grad_norm"] = double.IsFinite(norm) ? norm : null,
+                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(lossValue), ["nats_per_token"] = Finite(natsPerToken),
+                    ["lr"] = AdamW.LearningRate(config.Optim, step), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
                 windowStart = now;
@@ -148,7 +148,7 @@ public sealed class Trainer
             if (state.NonFinite >= t.MaxNonFinite)
             {
                 Save("non-finite limit");
-                throw new SeddException($"stopped at step {step}: {state.NonFinite} steps had a non-finite loss or gradient (training.max_nonfinite = {t.MaxNonFinite}); lower optim.lr or check the data", SeddException.BadInput);
+                throw new SeddException($"stopped at step {step}: {state.NonFinite} steps had a non-finite loss or gradient (training.max_non_finite = {t.MaxNonFinite}); lower optim.lr or check the data", SeddException.BadInput);
             }
 
             bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps);
@@ -156,15 +156,18 @@ public sealed class Trainer
             if (evalNow)
             {
                 double v = Evaluator.QuickValidation(objective, ema, valid, length, micro, t.EvalBatches, (ulong)t.Seed + 2, device);
-                newBest = state.BestValid is null || v < state.BestValid;
+                newBest = double.IsFinite(v) && (state.BestValid is null || v < state.BestValid);
                 if (newBest) state = state with { BestValid = v, BestValidStep = step };
-                metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = v, ["best"] = newBest });
+                metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = Finite(v), ["best"] = newBest });
                 bar.Line($"step {step}: valid {v:F4} nats/token (EMA){(newBest ? ", best so far" : "")}");
             }
             if (step % t.CheckpointEvery == 0 || step == t.Steps || newBest) Save(newBest ? "best validation" : "periodic");
         }
         return state;
     }
+
+    // JSON has no NaN or infinity: a non-finite value is written as null (and counted separately).
+    static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
 
     static void PrepareOutput(TrainConfig config)
     {

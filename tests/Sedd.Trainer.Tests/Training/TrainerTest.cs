@@ -38,6 +38,25 @@ public class TrainerTest
     }
 
     [Fact]
+    public void TrainerTest_NonFiniteStepsAreCountedLoggedAndStopTheRun()
+    {
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        var run = t.Combine("run");
+        // A learning rate of 1e30 sends the weights to ±1e30 after one update; LayerNorm then overflows.
+        var config = TinyTraining.Config(data, run, 50, "optim.lr=1e30", "training.max_non_finite=3", "training.checkpoint_every=1000");
+        var error = Assert.Throws<Sedd.Runtime.SeddException>(() => TinyTraining.NewTrainer().Run(config, resume: false, CancellationToken.None));
+        Assert.Equal(Sedd.Runtime.SeddException.BadInput, error.ExitCode);
+        Assert.Contains("non-finite", error.Message, StringComparison.Ordinal);
+
+        var saved = Checkpoint.Load(run);
+        Assert.Equal(3, saved.State.NonFinite);
+        Assert.True(saved.State.Step < 50);
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(3, lines.Count(l => l.Contains("\"kind\":\"nonfinite\"", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void TrainerTest_ArOverfitsTinyCorpus()
     {
         using var t = new TempFolder();
