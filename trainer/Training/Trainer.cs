@@ -81,6 +81,8 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         double startSeconds = state.Seconds, windowStart = 0;
         long windowTokens = 0;
+        double windowLoss = 0;
+        int windowSteps = 0;
         network.train();
 
         void Save(string why)
@@ -132,17 +134,21 @@ public sealed class Trainer
             state = state with { Step = step, Tokens = state.Tokens + (long)batch * length };
             StepLosses[step] = natsPerToken;
             windowTokens += (long)batch * length;
+            if (finite) { windowLoss += lossValue; windowSteps++; }
             double now = clock.Elapsed.TotalSeconds, tokPerSec = windowTokens / Math.Max(1e-9, now - windowStart);
             if (step % t.LogEvery == 0 || step == t.Steps)
             {
                 metrics.Write(new JsonObject
                 {
-                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(lossValue), ["nats_per_token"] = Finite(natsPerToken),
+                    // loss: per-sequence loss (spec §4.1's logged value) averaged over the steps since the last line.
+                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(windowLoss / windowSteps / length),
                     ["lr"] = AdamW.LearningRate(config.Optim, step), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
                 windowStart = now;
                 windowTokens = 0;
+                windowLoss = 0;
+                windowSteps = 0;
             }
             bar.Report(step, natsPerToken, tokPerSec);
             if (state.NonFinite >= t.MaxNonFinite)
