@@ -6,7 +6,7 @@ namespace Sedd.Trainer.Training;
 /// A one-line live bar (step, loss, tokens/s, ETA) on a terminal; plain lines every
 /// <c>log_every</c> steps when output is redirected (CI, nohup), so logs stay readable.
 /// </summary>
-public sealed class ProgressBar(long firstStep, long lastStep, int plainEvery, TextWriter output)
+public sealed class ProgressBar(long firstStep, long lastStep, int plainEvery, TextWriter output, double maxSeconds = 0)
 {
     readonly bool live = !Console.IsOutputRedirected && output == Console.Out;
     readonly Stopwatch clock = Stopwatch.StartNew();
@@ -20,6 +20,7 @@ public sealed class ProgressBar(long firstStep, long lastStep, int plainEvery, T
     {
         double done = step - firstStep + 1, total = lastStep - firstStep + 1;
         double eta = done > 0 ? clock.Elapsed.TotalSeconds / done * (total - done) : 0;
+        if (maxSeconds > 0) eta = Math.Min(eta, Math.Max(0, maxSeconds - clock.Elapsed.TotalSeconds)); // training.max_seconds stops it first
         if (live)
         {
             if (clock.ElapsedMilliseconds - lastDrawMs < 200 && step != lastStep) return;

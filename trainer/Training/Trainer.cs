@@ -76,7 +76,7 @@ public sealed class Trainer
 
         var sampler = new BlockSampler(blocks, t.Seed, state.Epoch, state.Cursor);
         using var metrics = new MetricsLog(Path.Combine(config.Output, "metrics.jsonl"), state.Step);
-        var bar = new ProgressBar(state.Step + 1, t.Steps, t.LogEvery, Output);
+        var bar = new ProgressBar(state.Step + 1, t.Steps, t.LogEvery, Output, t.MaxSeconds);
         var buffer = new long[micro * length];
         var clock = Stopwatch.StartNew();
         double startSeconds = state.Seconds, windowStart = 0;
