@@ -35,7 +35,8 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         var cfg = ConfigLoader.Load(config, overrides ?? []);
         var state = new Training.Trainer().Run(cfg, resume, Cancel);
         if (Cancel.IsCancellationRequested) return SeddException.Cancelled;
-        Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s; best valid {state.BestValid:F4} nats/token at step {state.BestValidStep}");
+        var best = state.BestValid is { } v ? $"; best valid {v:F4} nats/token (EMA) at step {state.BestValidStep}" : "";
+        Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s{best}");
         return 0;
     }
 
