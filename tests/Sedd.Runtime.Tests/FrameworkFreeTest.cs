@@ -1,0 +1,30 @@
+using Sedd.Tests;
+
+namespace Sedd.Runtime.Tests;
+
+/// <summary>The runtime is framework-free: neither its assembly nor its project graph may reach TorchSharp.</summary>
+public class FrameworkFreeTest
+{
+    [Fact]
+    public void FrameworkFreeTest_RuntimeAssemblyDoesNotReferenceTorchSharp()
+    {
+        var references = typeof(SeddException).Assembly.GetReferencedAssemblies().Select(a => a.Name ?? "").ToArray();
+        Assert.Contains("Microsoft.ML.Tokenizers", references); // the check reads real references
+        Assert.DoesNotContain(references, n => n.Contains("Torch", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void FrameworkFreeTest_RuntimeProjectGraphHasNoTorchSharp()
+    {
+        // The restore graph lists every package the runtime pulls in, transitively.
+        var assets = Path.Combine(Goldens.RepoRoot, "runtime", "Sedd.Runtime", "obj", "project.assets.json");
+        Assert.True(File.Exists(assets), $"{assets} missing: restore the solution first");
+        // "libraries" lists every package restored for the runtime, transitively (the central version
+        // list elsewhere in the file names TorchSharp for the trainer; that is not a reference).
+        var libraries = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(assets))!["libraries"]!.AsObject().Select(p => p.Key).ToArray();
+        Assert.Contains(libraries, l => l.StartsWith("System.Numerics.Tensors/", StringComparison.Ordinal));
+        Assert.DoesNotContain(libraries, l => l.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        // No TorchSharp binary may land in this (runtime-only) test's output either.
+        Assert.Empty(Directory.GetFiles(AppContext.BaseDirectory, "*Torch*"));
+    }
+}
