@@ -2,6 +2,7 @@ using System.Globalization;
 using Sedd.Runtime;
 using Sedd.Runtime.Noise;
 using Sedd.Trainer.Data;
+using Sedd.Trainer.Model;
 using static TorchSharp.torch;
 
 namespace Sedd.Trainer.Training;
@@ -21,7 +22,7 @@ public static class EvalRunner
         if (dataset.BlockCount(length) == 0)
             throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
         using var objective = Objectives.Create(config, dataset, device);
-        Trainer.LoadWeights(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
+        ModelWeights.Load(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
         double prior = config.Objective == "ar" ? 0
             : Evaluator.PriorPerToken(config.Graph.Type, dataset.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
         int lastPercent = -1;

@@ -98,10 +98,11 @@ public static class Evaluator
             for (int i = 0; i < n; i++) data.ReadBlock(start + i, length, buffer.AsSpan(i * length, length));
             Array.Clear(sum);
             Array.Clear(sumSq);
+            using var batchScope = NewDisposeScope();
+            var x0 = tensor(buffer, [batch, length], ScalarType.Int64)[..n].to(device); // once per batch, reused by all K samples
             for (int k = 0; k < samples; k++)
             {
                 using var scope = NewDisposeScope();
-                var x0 = tensor(buffer, [batch, length], ScalarType.Int64)[..n].to(device);
                 var losses = objective.SequenceLoss(x0, generator).to(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (int i = 0; i < n; i++) { sum[i] += losses[i]; sumSq[i] += losses[i] * losses[i]; }
             }

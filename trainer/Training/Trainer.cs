@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sedd.Runtime;
 using Sedd.Runtime.IO;
 using Sedd.Trainer.Data;
+using Sedd.Trainer.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,14 +65,14 @@ public sealed class Trainer
         if (from != null)
         {
             state = from.State;
-            LoadWeights(network, from.Model, from.Folder);
+            ModelWeights.Load(network, from.Model, Path.Combine(from.Folder, "model.safetensors"));
             adam.Load(Prefixed(from.Optimizer, "exp_avg"), from.Optimizer.TryGetValue("adam.step", out var s) ? s.item<long>() : state.Step);
             ema.Load(from.Ema, state.EmaUpdates);
             random.set_rng_state(from.Optimizer["rng.global"]);
             noise.set_state(from.Optimizer["rng.noise"]);
             Output.WriteLine($"resumed {from.Folder} at step {state.Step}");
         }
-        Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ParameterCount(network):N0} parameters, " +
+        Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ModelWeights.ParameterCount(network):N0} parameters, " +
                          $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
 
         var sampler = new BlockSampler(blocks, t.Seed, state.Epoch, state.Cursor);
@@ -197,23 +198,7 @@ public sealed class Trainer
             yield return (name, shadows.TryGetValue(name, out var s) ? s : value);
     }
 
-    /// <summary>Copies named tensors into the network, checking names and shapes.</summary>
-    internal static void LoadWeights(nn.Module network, IReadOnlyDictionary<string, Tensor> weights, string where)
-    {
-        using var _ = no_grad();
-        foreach (var (name, target) in network.state_dict())
-        {
-            if (!weights.TryGetValue(name, out var source))
-                throw new SeddException($"{where} has no tensor {name}", SeddException.BadInput);
-            if (!source.shape.SequenceEqual(target.shape))
-                throw new SeddException($"{where}: {name} has shape [{string.Join(",", source.shape)}], the model needs [{string.Join(",", target.shape)}]", SeddException.BadInput);
-            target.copy_(source);
-        }
-    }
-
     static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> d, string prefix) =>
         d.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
 
-    /// <summary>Trainable parameter count.</summary>
-    public static long ParameterCount(nn.Module network) => network.parameters().Sum(p => p.numel());
 }
