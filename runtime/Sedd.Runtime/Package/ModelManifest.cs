@@ -1,0 +1,285 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Sedd.Runtime.Package;
+
+/// <summary>
+/// <c>manifest.json</c> of a model package: everything the runtime needs to sample from
+/// <c>model.onnx</c> without guessing (graph, noise schedule, block length, tokenizer, ONNX contract),
+/// the SHA-256 of every other file of the package, and where the weights came from. The exporter
+/// writes it; <see cref="ModelPackage"/> reads and verifies it. JSON keys are snake_case.
+/// </summary>
+public sealed record ModelManifest
+{
+    /// <summary>Identifies the file kind.</summary>
+    public const string FormatName = "sedd-model-package";
+
+    /// <summary>Format version this build reads and writes.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>Always <see cref="FormatName"/>.</summary>
+    public string Format { get; init; } = FormatName;
+
+    /// <summary>Manifest format version.</summary>
+    public int FormatVersion { get; init; } = CurrentVersion;
+
+    /// <summary>Diffusion graph (spec §3).</summary>
+    public required GraphInfo Graph { get; init; }
+
+    /// <summary>Noise schedule the network was trained with (spec §2).</summary>
+    public required NoiseInfo Noise { get; init; }
+
+    /// <summary>Block length the network was trained on; the graph accepts 1..Length positions.</summary>
+    public required int Length { get; init; }
+
+    /// <summary>Tokenizer spec string (<see cref="Text.TokenizerSpec"/>: "gpt2" or "gpt2-N").</summary>
+    public required string Tokenizer { get; init; }
+
+    /// <summary>Network dimensions.</summary>
+    public required ModelInfo Model { get; init; }
+
+    /// <summary>The ONNX graph's contract.</summary>
+    public required OnnxInfo Onnx { get; init; }
+
+    /// <summary>Where the weights came from and what is known about their quality.</summary>
+    public required ProvenanceInfo Provenance { get; init; }
+
+    /// <summary>What the exporter compared the graph against, and the error it measured.</summary>
+    public VerificationInfo? Verification { get; init; }
+
+    /// <summary>SHA-256 (lower-case hex) of every package file except the manifest, by relative path.</summary>
+    public required SortedDictionary<string, string> Files { get; init; }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    /// <summary>The manifest as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
+
+    /// <summary>
+    /// Parses a manifest. Throws <see cref="SeddException"/> (bad input) for malformed JSON, a missing
+    /// or unknown key, another format, or a newer version.
+    /// </summary>
+    /// <param name="json">Manifest text.</param>
+    /// <param name="what">Name used in messages (usually the file path).</param>
+    public static ModelManifest Parse(string json, string what)
+    {
+        ModelManifest? m;
+        try
+        {
+            using (var doc = JsonDocument.Parse(json))
+            {
+                // Check the kind before the schema, so that another file gets a message about its kind.
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.ValueKind != JsonValueKind.String || f.GetString() != FormatName)
+                    throw new SeddException($"{what} is not a SEDD model manifest (expected \"format\": \"{FormatName}\")", SeddException.BadInput);
+                if (root.TryGetProperty("format_version", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int version) && version != CurrentVersion)
+                    throw new SeddException($"{what} has format version {version}; this build reads version {CurrentVersion}", SeddException.BadInput);
+            }
+            m = JsonSerializer.Deserialize<ModelManifest>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new SeddException($"{what} is not a valid manifest: {e.Message}", SeddException.BadInput);
+        }
+        if (m == null) throw new SeddException($"{what} is empty", SeddException.BadInput);
+        m.Validate(what);
+        return m;
+    }
+
+    /// <summary>Checks the values' ranges and their agreement with each other.</summary>
+    /// <param name="what">Name used in messages.</param>
+    public void Validate(string what)
+    {
+        void Require(bool ok, string message)
+        {
+            if (!ok) throw new SeddException($"{what}: {message}", SeddException.BadInput);
+        }
+        Require(Graph.Type is "absorb" or "uniform", $"graph.type must be absorb or uniform, found '{Graph.Type}'");
+        Require(Graph.Tokens >= 2, $"graph.tokens must be at least 2, found {Graph.Tokens}");
+        int states = Graph.Type == "absorb" ? Graph.Tokens + 1 : Graph.Tokens;
+        Require(Graph.States == states, $"graph.states is {Graph.States}, but a {Graph.Type} graph over {Graph.Tokens} tokens has {states}");
+        Require(Graph.Type == "absorb" ? Graph.MaskId == Graph.Tokens : Graph.MaskId == null,
+            Graph.Type == "absorb" ? $"graph.mask_id must be {Graph.Tokens} (the last state), found {Graph.MaskId}" : "a uniform graph has no mask_id");
+        Require(Noise.Type is "loglinear" or "geometric", $"noise.type must be loglinear or geometric, found '{Noise.Type}'");
+        Require(Noise.Type != "geometric" || (Noise.SigmaMin > 0 && Noise.SigmaMax > Noise.SigmaMin),
+            $"a geometric schedule needs 0 < sigma_min < sigma_max, found {Noise.SigmaMin} and {Noise.SigmaMax}");
+        Require(Length >= 1, $"length must be positive, found {Length}");
+        Require(Model.HiddenSize > 0 && Model.NBlocks > 0 && Model.NHeads > 0 && Model.HiddenSize % Model.NHeads == 0,
+            $"model dimensions are inconsistent (hidden {Model.HiddenSize}, {Model.NBlocks} blocks, {Model.NHeads} heads)");
+        Require(Onnx.Inputs.Count == 2 && Onnx.Outputs.Count == 1, "onnx must declare two inputs (indices, sigma) and one output (log-score)");
+        Require(Onnx.Precision is "fp32" or "fp16" or "int8", $"onnx.precision must be fp32, fp16 or int8, found '{Onnx.Precision}'");
+        Require(Files.ContainsKey(Onnx.File), $"files lists no checksum for the ONNX file {Onnx.File}");
+        foreach (var (path, hash) in Files)
+        {
+            PackagePaths.RequireInside(path, what);
+            Require(hash.Length == 64 && hash.All(char.IsAsciiHexDigitLower), $"files[{path}] is not a lower-case SHA-256 hex digest");
+        }
+    }
+
+    /// <summary>The noise schedule the manifest names.</summary>
+    public Noise.NoiseSchedule CreateNoise() => Runtime.Noise.NoiseSchedule.Create(Noise.Type, Noise.SigmaMin ?? 1e-4, Noise.SigmaMax ?? 20);
+
+    /// <summary>The sampling graph the manifest names.</summary>
+    public Sampling.SamplingGraph CreateGraph() => Sampling.SamplingGraph.Create(Graph.Type, Graph.Tokens);
+}
+
+/// <summary>Diffusion graph of a package.</summary>
+public sealed record GraphInfo
+{
+    /// <summary>"absorb" or "uniform".</summary>
+    public required string Type { get; init; }
+
+    /// <summary>Real tokens V (the tokenizer's ids including EOS).</summary>
+    public required int Tokens { get; init; }
+
+    /// <summary>States D the network scores: V + 1 for absorb (the mask), V for uniform.</summary>
+    public required int States { get; init; }
+
+    /// <summary>Mask id (= V) for absorb; null for uniform.</summary>
+    public int? MaskId { get; init; }
+}
+
+/// <summary>Noise schedule of a package (spec §2).</summary>
+public sealed record NoiseInfo
+{
+    /// <summary>"loglinear" or "geometric".</summary>
+    public required string Type { get; init; }
+
+    /// <summary>Log-linear ε (1e-3 in the reference).</summary>
+    public double? Eps { get; init; }
+
+    /// <summary>Geometric σ_min.</summary>
+    public double? SigmaMin { get; init; }
+
+    /// <summary>Geometric σ_max.</summary>
+    public double? SigmaMax { get; init; }
+}
+
+/// <summary>Network dimensions (spec §5).</summary>
+public sealed record ModelInfo
+{
+    /// <summary>Hidden size H.</summary>
+    public required int HiddenSize { get; init; }
+
+    /// <summary>Noise-conditioning width.</summary>
+    public required int CondDim { get; init; }
+
+    /// <summary>Transformer blocks.</summary>
+    public required int NBlocks { get; init; }
+
+    /// <summary>Attention heads.</summary>
+    public required int NHeads { get; init; }
+
+    /// <summary>Trainable parameters.</summary>
+    public required long Parameters { get; init; }
+
+    /// <summary>Output scaled by σ (spec §5.7; absorb).</summary>
+    public required bool ScaleBySigma { get; init; }
+
+    /// <summary>The network ignores σ̄ (its conditioning input is 0), so outputs at two noise levels differ only by §5.7's shift.</summary>
+    public required bool TimeIndependent { get; init; }
+}
+
+/// <summary>The ONNX graph's contract.</summary>
+public sealed record OnnxInfo
+{
+    /// <summary>Graph file, relative to the package folder.</summary>
+    public string File { get; init; } = "model.onnx";
+
+    /// <summary>Default-domain opset.</summary>
+    public required int Opset { get; init; }
+
+    /// <summary>Weight precision: fp32, fp16 or int8 (inputs and outputs are fp32 in every variant).</summary>
+    public string Precision { get; init; } = "fp32";
+
+    /// <summary>Inputs in order: token indices and σ̄.</summary>
+    public required List<TensorInfo> Inputs { get; init; }
+
+    /// <summary>Outputs: the log-score.</summary>
+    public required List<TensorInfo> Outputs { get; init; }
+}
+
+/// <summary>One ONNX input or output.</summary>
+public sealed record TensorInfo
+{
+    /// <summary>Name in the graph.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Element type: "int64" or "float32".</summary>
+    public required string Type { get; init; }
+
+    /// <summary>Dimensions: symbolic names ("batch", "seq") or sizes as strings.</summary>
+    public required List<string> Shape { get; init; }
+}
+
+/// <summary>Where the weights came from.</summary>
+public sealed record ProvenanceInfo
+{
+    /// <summary>"sedd-train", "hf" or "pth".</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Training corpus, if known.</summary>
+    public string? Corpus { get; init; }
+
+    /// <summary>Optimizer steps.</summary>
+    public long? Steps { get; init; }
+
+    /// <summary>Training tokens seen.</summary>
+    public long? Tokens { get; init; }
+
+    /// <summary>Which weights were exported: "ema" or "online".</summary>
+    public string Weights { get; init; } = "ema";
+
+    /// <summary>Evaluation result, if the checkpoint had one.</summary>
+    public EvaluationInfo? Evaluation { get; init; }
+
+    /// <summary>UTC time of the export (ISO 8601).</summary>
+    public string? ExportedAt { get; init; }
+
+    /// <summary>Exporter version.</summary>
+    public string? Exporter { get; init; }
+}
+
+/// <summary>A perplexity bound measured on a split.</summary>
+public sealed record EvaluationInfo
+{
+    /// <summary>Corpus split ("test", "valid").</summary>
+    public required string Split { get; init; }
+
+    /// <summary>Perplexity upper bound (spec §4.3).</summary>
+    public required double PerplexityBound { get; init; }
+
+    /// <summary>Diffusion term in nats per token.</summary>
+    public double? NatsPerToken { get; init; }
+
+    /// <summary>Monte-Carlo standard error of the nats per token.</summary>
+    public double? StandardError { get; init; }
+
+    /// <summary>Time samples per sequence.</summary>
+    public int? Samples { get; init; }
+}
+
+/// <summary>The exporter's parity check of the graph.</summary>
+public sealed record VerificationInfo
+{
+    /// <summary>"torchsharp", "golden" or "none".</summary>
+    public required string Reference { get; init; }
+
+    /// <summary>Largest |ONNX − reference| over all cases (null when not verified).</summary>
+    public double? MaxAbsDiff { get; init; }
+
+    /// <summary>Inputs compared (batch × length × σ combinations).</summary>
+    public int Cases { get; init; }
+
+    /// <summary>For fp16/int8 packages: largest |variant − fp32 graph| over the same inputs.</summary>
+    public double? MaxAbsDiffVsFp32 { get; init; }
+}
