@@ -20,11 +20,14 @@ namespace Sedd.Tests;
 public class PrecisionVariantTest(ITestOutputHelper output)
 {
     /// <summary>
-    /// max |y_variant − y_fp32| / max |y_fp32| over all checked runs.
-    /// fp16: weights and op inputs/outputs rounded to 2⁻¹¹ relative; measured ≤ 1.3e-3 (see report), bound 1e-2.
-    /// int8: 7-bit weights (step max|W_row|/63) and 8-bit per-tensor activations; measured ≤ 2.6e-2, bound 0.1.
+    /// max |y_variant − y_fp32| / max |y_fp32| over all runs of a model (ORT CPU, AVX2 box).
+    /// fp16: weights rounded to 2⁻¹¹ relative (ORT CPU has no x64 float16 MatMul/Gemm kernel, so it casts back
+    /// and computes in float32 on the rounded weights); measured 1.1e-4 … 2.3e-4, bound 2e-3.
+    /// int8: 7-bit per-row weights and 8-bit per-tensor activations; measured 8.9e-4 … 2.0e-3, bound 1e-2.
+    /// The int8 bound is tight enough to catch VPMADDUBSW saturation: with full 8-bit weights (±127) the
+    /// same runs measured 4.1e-3 … 2.4e-2 (see <c>Int8Variant.WeightLimit</c>).
     /// </summary>
-    static readonly Dictionary<string, double> RelativeBound = new(StringComparer.Ordinal) { ["fp16"] = 1e-2, ["int8"] = 0.1 };
+    static readonly Dictionary<string, double> RelativeBound = new(StringComparer.Ordinal) { ["fp16"] = 2e-3, ["int8"] = 1e-2 };
 
     const string RandomCase = "random_h64_v300";
 
