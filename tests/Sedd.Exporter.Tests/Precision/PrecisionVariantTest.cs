@@ -188,6 +188,30 @@ public class PrecisionVariantTest(ITestOutputHelper output)
         Assert.Equal(DataType.Float, ElementTypes(int8.Graph)[ScoreNetworkGraph.OutputName]);
     }
 
+    /// <summary>The float16/int8 initializers survive OnnxModelFile's external-data layout: same output as in memory.</summary>
+    [Theory]
+    [InlineData("fp16")]
+    [InlineData("int8")]
+    public void PrecisionVariant_LoadsFromFileWithExternalData(string precision)
+    {
+        var (arch, weights) = Load(RandomCase);
+        var variant = PrecisionVariant.Convert(ScoreNetworkGraph.Build(arch, weights), precision);
+        var folder = Directory.CreateTempSubdirectory("sedd-precision-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "model.onnx");
+            Assert.NotNull(OnnxModelFile.Write(variant, path, externalThreshold: 1024));
+            long[] indices = [1, 2, 3, 299, 0, 5, 7];
+            using var fromFile = new ScoreNetworkSession(path);
+            using var inMemory = new ScoreNetworkSession(variant.ToByteArray());
+            Assert.Equal(inMemory.Run(indices, [0.5f], indices.Length).LogScore, fromFile.Run(indices, [0.5f], indices.Length).LogScore);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void PrecisionVariant_Fp32IsTheInput_UnknownIsAUsageError()
     {
