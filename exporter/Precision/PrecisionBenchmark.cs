@@ -9,7 +9,7 @@ namespace Sedd.Exporter.Precision;
 /// <summary>
 /// A small timing of the precision variants on ORT CPU (not a test, not BenchmarkDotNet): a ~5M-parameter
 /// SEDD network with seeded random weights (hidden 192, 6 blocks, 4 heads, cond 128, vocab 4097,
-/// length 128), each variant at batch 1 and 8, median of a few runs after a warm-up. Also prints which
+/// length 128), each variant at batch 1 and 8, median of a few interleaved runs after warm-ups. Also prints which
 /// operators ORT's optimiser left in each graph (e.g. whether the int8 chain became DynamicQuantizeMatMul
 /// and whether CPU runs the float16 MatMuls through inserted casts).
 /// </summary>
@@ -32,33 +32,55 @@ public static class PrecisionBenchmark
         var fp32 = ScoreNetworkGraph.Build(arch, weights);
         log.WriteLine($"precision benchmark: {parameters / 1e6:F2}M parameters, length {arch.MaxLength}, {threads} thread(s), " +
                       $"median of {runs} runs, {Environment.ProcessorCount} logical CPU(s), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-        float[]? reference = null;
-        foreach (var precision in PrecisionVariant.Names)
+        var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
+        try
         {
-            var model = PrecisionVariant.Convert(fp32, precision).ToByteArray();
-            var optimized = Path.Combine(Path.GetTempPath(), $"sedd-precision-{Environment.ProcessId}-{precision}.onnx");
-            try
+            foreach (var precision in PrecisionVariant.Names)
             {
-                using var session = Open(model, threads, optimized);
-                log.WriteLine($"  {precision}: file {model.Length / 1e6:F1} MB; after ORT optimisation: {OperatorCounts(optimized)}");
-                foreach (var batch in new[] { 1, 8 })
+                var model = PrecisionVariant.Convert(fp32, precision).ToByteArray();
+                var optimized = Path.Combine(Path.GetTempPath(), $"sedd-precision-{Environment.ProcessId}-{precision}.onnx");
+                try
                 {
-                    var (ms, y) = Time(session, arch, batch, runs);
-                    string error = "";
-                    if (batch == 8 && precision == "fp32") reference = y;
-                    else if (batch == 8 && reference != null)
-                    {
-                        double max = 0, scale = 0;
-                        for (int i = 0; i < y.Length; i++) { max = Math.Max(max, Math.Abs(y[i] - reference[i])); scale = Math.Max(scale, Math.Abs(reference[i])); }
-                        error = $", max|Δ| vs fp32 {max:E2} (max|y| {scale:F1})";
-                    }
-                    log.WriteLine($"    batch {batch}: {ms.ToString("F1", CultureInfo.InvariantCulture)} ms{error}");
+                    sessions[precision] = Open(model, threads, optimized);
+                    log.WriteLine($"  {precision}: file {model.Length / 1e6:F1} MB; after ORT optimisation: {OperatorCounts(optimized)}");
+                }
+                finally
+                {
+                    File.Delete(optimized);
                 }
             }
-            finally
+            foreach (var batch in new[] { 1, 8 })
             {
-                File.Delete(optimized);
+                // all sessions warmed up first, then the variants take turns run by run, so a load change on
+                // a shared machine (or the process's first-session costs) does not favour one of them
+                var runners = sessions.ToDictionary(p => p.Key, p => new Runner(p.Value, arch, batch));
+                var times = runners.ToDictionary(p => p.Key, _ => new double[runs]);
+                for (int r = 0; r < runs; r++)
+                    foreach (var (precision, runner) in runners)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        runner.Run();
+                        times[precision][r] = watch.Elapsed.TotalMilliseconds;
+                    }
+                var reference = runners["fp32"].Output;
+                foreach (var (precision, runner) in runners)
+                {
+                    Array.Sort(times[precision]);
+                    double max = 0, scale = 0;
+                    for (int i = 0; i < reference.Length; i++)
+                    {
+                        max = Math.Max(max, Math.Abs(runner.Output[i] - reference[i]));
+                        scale = Math.Max(scale, Math.Abs(reference[i]));
+                    }
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  batch {batch} {precision}: {times[precision][runs / 2]:F1} ms (min {times[precision][0]:F1}), max|Δ| vs fp32 {max:E2} of max|y| {scale:F1}"));
+                    runner.Dispose();
+                }
             }
+        }
+        finally
+        {
+            foreach (var session in sessions.Values) session.Dispose();
         }
     }
 
@@ -76,31 +98,41 @@ public static class PrecisionBenchmark
         return new InferenceSession(model, so);
     }
 
-    static (double Milliseconds, float[] Output) Time(InferenceSession session, ScoreNetworkArchitecture arch, int batch, int runs)
+    /// <summary>One session with fixed inputs (seeded tokens, σ̄ = 0.1 + row), warmed up on construction.</summary>
+    sealed class Runner : IDisposable
     {
-        var random = new Random(batch);
-        var indices = new long[batch * arch.MaxLength];
-        for (int i = 0; i < indices.Length; i++) indices[i] = random.Next(arch.Vocab);
-        var sigma = Enumerable.Range(0, batch).Select(b => 0.1f + b).ToArray();
-        using var x = OrtValue.CreateTensorValueFromMemory(indices, [batch, arch.MaxLength]);
-        using var s = OrtValue.CreateTensorValueFromMemory(sigma, [batch]);
-        using var options = new RunOptions();
-        string[] inputs = [ScoreNetworkGraph.IndicesName, ScoreNetworkGraph.SigmaName];
-        float[] Once()
+        static readonly string[] Inputs = [ScoreNetworkGraph.IndicesName, ScoreNetworkGraph.SigmaName];
+        static readonly string[] Outputs = [ScoreNetworkGraph.OutputName];
+        readonly InferenceSession session;
+        readonly OrtValue x, s;
+        readonly RunOptions options = new();
+
+        public Runner(InferenceSession session, ScoreNetworkArchitecture arch, int batch)
         {
-            using var outputs = session.Run(options, inputs, [x, s], [ScoreNetworkGraph.OutputName]);
-            return outputs.First().GetTensorDataAsSpan<float>().ToArray();
+            this.session = session;
+            var random = new Random(batch);
+            var indices = new long[batch * arch.MaxLength];
+            for (int i = 0; i < indices.Length; i++) indices[i] = random.Next(arch.Vocab);
+            x = OrtValue.CreateTensorValueFromMemory(indices, [batch, arch.MaxLength]);
+            s = OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, batch).Select(b => 0.1f + b).ToArray(), [batch]);
+            Run();   // warm-up: first-run allocations and kernel selection
+            Run();
         }
-        var y = Once();   // warm-up: first-run allocations and kernel selection
-        var times = new double[runs];
-        for (int r = 0; r < runs; r++)
+
+        public float[] Output { get; private set; } = [];
+
+        public void Run()
         {
-            var watch = Stopwatch.StartNew();
-            Once();
-            times[r] = watch.Elapsed.TotalMilliseconds;
+            using var outputs = session.Run(options, Inputs, [x, s], Outputs);
+            Output = outputs.First().GetTensorDataAsSpan<float>().ToArray();
         }
-        Array.Sort(times);
-        return (times[runs / 2], y);
+
+        public void Dispose()
+        {
+            x.Dispose();
+            s.Dispose();
+            options.Dispose();
+        }
     }
 
     /// <summary>"MatMul ×12, Cast ×40, ..." for the heavy operators of the saved optimised model.</summary>
