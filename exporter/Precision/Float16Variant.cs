@@ -18,8 +18,9 @@ namespace Sedd.Exporter.Precision;
 /// and read only by converted ops (none in today's graph, but e.g. a MatMul chain) skips the round
 /// trip. The only precision lost is float16 rounding of the weights (2⁻¹¹ relative) and of the
 /// op inputs/outputs; accumulation inside the ops is the provider's (float32 on CUDA/DirectML for
-/// MatMul; ORT CPU has no float16 MatMul/Gemm kernel on x64 and runs them in float32 between casts
-/// it inserts itself, so on CPU this variant is correct but slower, never faster).
+/// MatMul). ORT CPU 1.31 on x64 has no float16 MatMul/Gemm kernel: it inserts casts itself, then folds
+/// the weights back to float32 and drops the Cast pairs (the optimised graph keeps a single Cast), so on
+/// CPU this variant runs as fast as fp32 with float16-rounded weights (measured: same time, 8e-4 max|Δ|).
 /// </para>
 /// The graph is ScoreNetworkGraph's: MatMul and Gemm there always take float operands.
 /// </summary>
