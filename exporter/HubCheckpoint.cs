@@ -1,6 +1,6 @@
+using System.Collections;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Sedd.Exporter.Sources;
 using Sedd.Runtime;
 using Sedd.Runtime.IO;
 
@@ -8,7 +8,8 @@ namespace Sedd.Exporter;
 
 /// <summary>
 /// A checkpoint in the authors' Hugging Face layout (goldens/checkpoints/README.md §1): a folder with
-/// the whole training <c>config.json</c> and <c>model.safetensors</c> (plain state_dict names).
+/// the whole training <c>config.json</c> and <c>model.safetensors</c> and/or <c>pytorch_model.bin</c>
+/// (plain state_dict names). The safetensors file is preferred, as the hub mixin does.
 /// </summary>
 /// <param name="Architecture">Sizes from the weights plus n_heads, scale_by_sigma and length from the config.</param>
 /// <param name="Weights">Tensors by state_dict name.</param>
@@ -18,9 +19,15 @@ public sealed record HubCheckpoint(
     IReadOnlyDictionary<string, SafeTensor> Weights,
     IReadOnlyDictionary<string, string> Metadata)
 {
+    /// <summary>The parsed config.json.</summary>
+    public required AuthorsConfig Config { get; init; }
+
+    /// <summary>The weights file that was read.</summary>
+    public required string WeightsFile { get; init; }
+
     /// <summary>
     /// Reads <c>config.json</c> (tokens, graph.type, noise, model.{n_heads, scale_by_sigma, length, ...})
-    /// and <c>model.safetensors</c> from <paramref name="folder"/>; the vocabulary is tokens + 1 for the
+    /// and the weights from <paramref name="folder"/>; the vocabulary is tokens + 1 for the
     /// absorbing graph (mask id = tokens), tokens for the uniform one. Unknown config keys are ignored.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
@@ -28,80 +35,52 @@ public sealed record HubCheckpoint(
     public static HubCheckpoint Load(string folder, int? maxLength = null)
     {
         var configPath = Path.Combine(folder, "config.json");
-        var weightsPath = Path.Combine(folder, "model.safetensors");
+        var safetensors = Path.Combine(folder, "model.safetensors");
+        var bin = Path.Combine(folder, "pytorch_model.bin");
         if (!File.Exists(configPath)) throw new SeddException($"{folder} has no config.json (expected the authors' hub layout)", SeddException.BadInput);
-        if (!File.Exists(weightsPath)) throw new SeddException($"{folder} has no model.safetensors", SeddException.BadInput);
+        var config = AuthorsConfig.ReadJson(configPath);
 
-        JsonObject config;
-        try { config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        { throw new SeddException($"{configPath} is not a JSON object: {e.Message}", SeddException.BadInput); }
+        string weightsPath;
+        Dictionary<string, SafeTensor> weights;
+        if (File.Exists(safetensors)) (weightsPath, weights) = (safetensors, Safetensors.Read(safetensors).Tensors);
+        else if (File.Exists(bin)) (weightsPath, weights) = (bin, StateDict(TorchPickle.Load(bin), bin));
+        else throw new SeddException($"{folder} has neither model.safetensors nor pytorch_model.bin", SeddException.BadInput);
 
-        int tokens = Int(config, configPath, "tokens");
-        var graphType = Str(config, configPath, "graph", "type");
-        int vocab = graphType switch
-        {
-            "absorb" => tokens + 1,
-            "uniform" => tokens,
-            _ => throw new SeddException($"{configPath}: graph.type is '{graphType}', expected 'absorb' or 'uniform'", SeddException.BadInput),
-        };
-        bool scale = Bool(config, configPath, "model", "scale_by_sigma");
-        if (scale && graphType != "absorb")
-            throw new SeddException($"{configPath}: model.scale_by_sigma is true for graph '{graphType}'; the reference allows it only for absorb", SeddException.BadInput);
+        var arch = ScoreNetworkArchitecture.Infer(weights, config.Heads, config.ScaleBySigma, maxLength ?? config.Length);
+        config.CheckAgainst(arch, weightsPath);
+        return new HubCheckpoint(arch, weights, MetadataOf(config)) { Config = config, WeightsFile = weightsPath };
+    }
 
-        var (weights, _) = Safetensors.Read(weightsPath);
-        var arch = ScoreNetworkArchitecture.Infer(weights, Int(config, configPath, "model", "n_heads"), scale,
-            maxLength ?? Int(config, configPath, "model", "length"));
-        if (arch.Vocab != vocab)
-            throw new SeddException($"{weightsPath}: vocab_embed.embedding has {arch.Vocab} rows, config tokens {tokens} with graph '{graphType}' needs {vocab}", SeddException.BadInput);
-        CheckSize(configPath, "hidden_size", Int(config, configPath, "model", "hidden_size"), arch.HiddenSize);
-        CheckSize(configPath, "cond_dim", Int(config, configPath, "model", "cond_dim"), arch.CondDim);
-        CheckSize(configPath, "n_blocks", Int(config, configPath, "model", "n_blocks"), arch.Blocks);
-
+    /// <summary>The <c>sedd.*</c> metadata_props of an authors' config.</summary>
+    /// <param name="config">Parsed config.</param>
+    public static Dictionary<string, string> MetadataOf(AuthorsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["sedd.graph"] = graphType,
-            ["sedd.tokens"] = tokens.ToString(CultureInfo.InvariantCulture),
-            ["sedd.noise"] = Str(config, configPath, "noise", "type"),
+            ["sedd.graph"] = config.GraphType,
+            ["sedd.tokens"] = config.Tokens.ToString(CultureInfo.InvariantCulture),
+            ["sedd.noise"] = config.NoiseType,
+            ["sedd.noise.sigma_min"] = config.SigmaMin.ToString("R", CultureInfo.InvariantCulture),
+            ["sedd.noise.sigma_max"] = config.SigmaMax.ToString("R", CultureInfo.InvariantCulture),
         };
-        if (graphType == "absorb") metadata["sedd.mask_id"] = tokens.ToString(CultureInfo.InvariantCulture);
-        if (config["noise"]?["sigma_min"] is JsonValue lo) metadata["sedd.noise.sigma_min"] = lo.ToJsonString();
-        if (config["noise"]?["sigma_max"] is JsonValue hi) metadata["sedd.noise.sigma_max"] = hi.ToJsonString();
-        return new HubCheckpoint(arch, weights, metadata);
+        if (config.GraphType == "absorb") metadata["sedd.mask_id"] = config.Tokens.ToString(CultureInfo.InvariantCulture);
+        return metadata;
     }
 
-    static void CheckSize(string path, string key, int configured, int inferred)
+    /// <summary>A pickled state_dict (name → tensor) as safetensors entries; anything else is a bad input.</summary>
+    /// <param name="pickled">Unpickled object.</param>
+    /// <param name="path">File name for messages.</param>
+    public static Dictionary<string, SafeTensor> StateDict(object pickled, string path)
     {
-        if (configured != inferred)
-            throw new SeddException($"{path}: model.{key} is {configured} but the weights have {inferred}", SeddException.BadInput);
-    }
-
-    static JsonNode Node(JsonObject config, string path, string[] keys)
-    {
-        JsonNode? n = config;
-        foreach (var k in keys) n = n is JsonObject o ? o[k] : null;
-        return n ?? throw new SeddException($"{path} has no {string.Join('.', keys)}", SeddException.BadInput);
-    }
-
-    // Numbers may be written 32, 32.0 or 3.2e1 (checkpoints/README.md §5): read as double, require an integer.
-    static int Int(JsonObject config, string path, params string[] keys)
-    {
-        var n = Node(config, path, keys);
-        if (n is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) && d is >= 0 and <= int.MaxValue) return (int)d;
-        throw new SeddException($"{path}: {string.Join('.', keys)} is {n.ToJsonString()}, expected a non-negative integer", SeddException.BadInput);
-    }
-
-    static bool Bool(JsonObject config, string path, params string[] keys)
-    {
-        var n = Node(config, path, keys);
-        if (n is JsonValue v && v.TryGetValue<bool>(out var b)) return b;
-        throw new SeddException($"{path}: {string.Join('.', keys)} is {n.ToJsonString()}, expected true or false", SeddException.BadInput);
-    }
-
-    static string Str(JsonObject config, string path, params string[] keys)
-    {
-        var n = Node(config, path, keys);
-        if (n is JsonValue v && v.TryGetValue<string>(out var s)) return s;
-        throw new SeddException($"{path}: {string.Join('.', keys)} is {n.ToJsonString()}, expected a string", SeddException.BadInput);
+        if (pickled is not IDictionary dict) throw TorchPickle.Bad(path, $"it holds a {pickled?.GetType().Name ?? "null"}, expected a state_dict (name → tensor)");
+        var weights = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in dict)
+        {
+            if (e.Key is not string name || e.Value is not SafeTensor t)
+                throw TorchPickle.Bad(path, $"entry {e.Key} is not a named tensor (is this a training checkpoint? pass the .pth file itself)");
+            weights[name] = t;
+        }
+        return weights;
     }
 }

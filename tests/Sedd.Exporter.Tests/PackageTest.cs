@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Sedd.Runtime;
+using Sedd.Runtime.Package;
+
+namespace Sedd.Tests;
+
+/// <summary>
+/// The package an export writes: every file listed with its SHA-256, the manifest round-trips, a changed
+/// byte is caught on open, nothing refers outside the folder; and every exported model.onnx passes the
+/// reference ONNX checker (Debian's python3-onnx, full_check).
+/// </summary>
+public sealed class PackageTest : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("sedd-export-package-").FullName;
+
+    [Fact]
+    public void Package_ManifestRoundTripsAndListsEveryFile()
+    {
+        var checkpoint = TinyCheckpoints.Create(root, "absorb");
+        var result = ExportHarness.Export(checkpoint, Path.Combine(root, "pkg"));
+        var json = File.ReadAllText(Path.Combine(result.Folder, ModelPackage.ManifestFile));
+        var parsed = ModelManifest.Parse(json, "manifest.json");
+        Assert.Equal(json, parsed.ToJson());
+        Assert.Equal(result.Manifest.ToJson(), parsed.ToJson());
+
+        var listed = parsed.Files.Keys.ToHashSet();
+        var present = Directory.GetFiles(result.Folder, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(result.Folder, f).Replace('\\', '/')).Where(f => f != ModelPackage.ManifestFile).ToHashSet();
+        Assert.Equal(present.Order(), listed.Order());
+        Assert.Contains("model.onnx", listed);
+        Assert.Contains("model.safetensors", listed);
+        Assert.Contains("README.md", listed);
+
+        var m = parsed;
+        Assert.Equal(("absorb", TinyCheckpoints.Tokens, TinyCheckpoints.Tokens + 1, (int?)TinyCheckpoints.Tokens), (m.Graph.Type, m.Graph.Tokens, m.Graph.States, m.Graph.MaskId));
+        Assert.Equal("gpt2-256", m.Tokenizer);
+        Assert.Equal(("sedd-train", "brown", 40L), (m.Provenance.Source, m.Provenance.Corpus, m.Provenance.Steps!.Value));
+        Assert.Equal(TinyCheckpoints.Length, m.Length);
+        Assert.Equal(["indices", "sigma"], m.Onnx.Inputs.Select(i => i.Name));
+
+        // No file may name a path outside the package (the checkpoint's or the temporary folder's).
+        foreach (var f in Directory.GetFiles(result.Folder))
+        {
+            var text = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f));
+            Assert.DoesNotContain(root, text, StringComparison.Ordinal);
+        }
+        var card = File.ReadAllText(Path.Combine(result.Folder, "README.md"));
+        foreach (var section in new[] { "## Architecture", "## Provenance", "## Verification", "## Intended use", "## Known weaknesses" })
+            Assert.Contains(section, card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Package_CorruptByte_FailsOnOpen()
+    {
+        var result = ExportHarness.Export(TinyCheckpoints.Create(root, "uniform"), Path.Combine(root, "pkg"));
+        ModelPackage.Open(result.Folder);
+        var weights = Path.Combine(result.Folder, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^3] ^= 0x40;
+        File.WriteAllBytes(weights, bytes);
+        var e = Assert.Throws<SeddException>(() => ModelPackage.Open(result.Folder));
+        Assert.Contains("model.safetensors", e.Message, StringComparison.Ordinal);
+        Assert.Contains("corrupt", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("absorb")]
+    [InlineData("uniform")]
+    public void Package_Onnx_PassesReferenceCheckerFullCheck(string graph)
+    {
+        const string python = "/usr/bin/python3";
+        Assert.True(File.Exists(python), $"{python} not found: install python3 and python3-onnx (apt-get install -y python3-onnx)");
+        var probe = Run(python, "-c", "import onnx");
+        Assert.True(probe.Code == 0, $"{python} cannot import onnx: install it with `apt-get install -y python3-onnx` ({probe.Err.Trim()})");
+
+        var result = ExportHarness.Export(TinyCheckpoints.Create(root, graph), Path.Combine(root, "pkg-" + graph));
+        var check = Run(python, "-c", "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('ok', onnx.__version__)",
+            Path.Combine(result.Folder, "model.onnx"));
+        Assert.True(check.Code == 0 && check.Out.StartsWith("ok", StringComparison.Ordinal), $"onnx.checker rejects the {graph} graph: {check.Err}");
+    }
+
+    static (int Code, string Out, string Err) Run(string exe, params string[] args)
+    {
+        var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"{exe} did not finish"); }
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+}
