@@ -44,6 +44,11 @@ public class ArCheckpointTest
         Assert.Equal(eval.Tokens, scored.Tokens);
         Assert.True(Math.Abs(scored.Perplexity / eval.Perplexity - 1) < 1e-4, $"generative perplexity {scored.Perplexity} vs eval {eval.Perplexity}");
 
+        // Zero-shot data must use the checkpoint's tokenizer: eval refuses data prepared with another one.
+        new PrepareCommand(TextWriter.Null).Run(new PrepareOptions { Corpus = t.Combine("corpus"), Output = t.Combine("other"), Tokenizer = "gpt2-1024", CacheDir = t.Combine("cache") });
+        var mismatch = Assert.Throws<SeddException>(() => EvalRunner.Run(run, "test", 1, 0, 4, t.Combine("other"), 1, 1, TextWriter.Null));
+        Assert.Contains("vocab_embed.embedding", mismatch.Message, StringComparison.Ordinal);
+
         var samples = new ArSampler(model.Network, model.EosId).Sample(8, l, seed: 3, batchSize: 4);
         var own = GenerativePerplexity.Score(model.Network, samples.Samples, model.EosId);
         Assert.True(own.Perplexity < 50, $"samples of a model fit to a two-sentence corpus score {own.Perplexity} under it (uniform: 513)");
