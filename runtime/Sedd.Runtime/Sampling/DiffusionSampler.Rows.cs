@@ -26,6 +26,7 @@ public sealed partial class DiffusionSampler
     int rowCount;
     int activeWorkers;
     int badRow;
+    double scoreShift; // added to every log-score but the own token's when the output is cached
 
     void InitializeRows(int threads)
     {
@@ -83,6 +84,11 @@ public sealed partial class DiffusionSampler
             }
             // s = exp(log-score) in double (spec §6.1); −∞ gives an exact 0.
             TensorPrimitives.ConvertChecked<float, double>(log, s);
+            if (scoreShift != 0)
+            {
+                TensorPrimitives.Add<double>(s, scoreShift, s);
+                s[(int)x] = 0;
+            }
             TensorPrimitives.Exp<double>(s, s);
             switch (rowKind)
             {

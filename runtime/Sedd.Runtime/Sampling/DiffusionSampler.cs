@@ -21,6 +21,13 @@ namespace Sedd.Runtime.Sampling;
 /// re-imposed before the model sees them). Row r = b·L + l of step i draws from the stream
 /// (seed, i, r) (the denoiser uses i = steps), so a run is reproducible from its seed whatever the
 /// thread count.
+/// <para>
+/// A network that implements <see cref="IBindableScoreFunction"/> receives the sampler's buffers once,
+/// from the constructor, and writes its output in place. A time-independent network
+/// (<see cref="IScoreFunctionTraits"/>) is not called again while the tokens stay the same; the cached
+/// output is shifted to the new noise level in double inside the row pipeline (spec §5.7), so
+/// <see cref="NetworkEvaluations"/> counts real calls and <see cref="CachedEvaluations"/> saved ones.
+/// </para>
 /// </remarks>
 public sealed partial class DiffusionSampler
 {
@@ -34,6 +41,13 @@ public sealed partial class DiffusionSampler
     readonly float[] logScore;
     readonly double[] timesteps;
     readonly bool[] fixedPosition;
+    readonly long[] evaluatedTokens;
+    readonly bool caching;
+    readonly bool scaleBySigma;
+    bool cacheValid;
+    double evaluatedSigma;
+    long networkTicks;
+    long stepTicks;
 
     /// <summary>Prepares a sampler and allocates every buffer it will use.</summary>
     /// <param name="graph">Sampling graph matching the model (its <see cref="SamplingGraph.Dimension"/> is the model's output width D).</param>
@@ -75,6 +89,11 @@ public sealed partial class DiffusionSampler
         fixedPosition = new bool[length];
         foreach (int p in this.projector.Positions) fixedPosition[p] = true;
         InitializeRows(Options.Threads == 0 ? Environment.ProcessorCount : Options.Threads);
+        var traits = model as IScoreFunctionTraits;
+        caching = Options.CacheScores && traits is { TimeIndependent: true };
+        scaleBySigma = traits is { ScaleBySigma: true };
+        evaluatedTokens = caching ? new long[tokens.Length] : [];
+        (model as IBindableScoreFunction)?.Bind(tokens, sigma, logScore, batch, length);
     }
 
     /// <summary>Sequences per run, B.</summary>
@@ -101,8 +120,20 @@ public sealed partial class DiffusionSampler
     /// <summary>Δt = (1 − eps) / steps.</summary>
     public double StepSize { get; }
 
-    /// <summary>Network evaluations since the last <see cref="Reset"/>: steps, plus one if denoising.</summary>
+    /// <summary>Network calls actually made since the last <see cref="Reset"/> (steps, plus one if denoising, minus <see cref="CachedEvaluations"/>).</summary>
     public int NetworkEvaluations { get; private set; }
+
+    /// <summary>Network calls saved by exact caching since the last <see cref="Reset"/>.</summary>
+    public int CachedEvaluations { get; private set; }
+
+    /// <summary>Whether this sampler caches the network's output (a time-independent network and <see cref="SamplingOptions.CacheScores"/>).</summary>
+    public bool Caching => caching;
+
+    /// <summary>Time spent inside the network since the last <see cref="Reset"/>.</summary>
+    public TimeSpan NetworkTime => TimeSpan.FromSeconds((double)networkTicks / System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Time the predictor and denoiser steps spent on the host (projection, weights, draws) since the last <see cref="Reset"/>.</summary>
+    public TimeSpan HostTime => TimeSpan.FromSeconds((double)(stepTicks - networkTicks) / System.Diagnostics.Stopwatch.Frequency);
 
     /// <summary>Runs the whole loop of spec §6.1 and returns the samples (a view of <see cref="Tokens"/>).</summary>
     /// <param name="seed">Run seed; the same seed gives the same samples.</param>
@@ -130,6 +161,9 @@ public sealed partial class DiffusionSampler
     {
         graph.SampleLimit(tokens, seed);
         NetworkEvaluations = 0;
+        CachedEvaluations = 0;
+        networkTicks = stepTicks = 0;
+        cacheValid = false;
     }
 
     /// <summary>Writes the fixed tokens (spec §6.6).</summary>
@@ -142,6 +176,7 @@ public sealed partial class DiffusionSampler
     {
         if ((uint)step >= (uint)Options.Steps)
             throw new ArgumentOutOfRangeException(nameof(step), $"step {step} is outside 0 … {Options.Steps - 1}");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         Project();
         double t = timesteps[step];
         Evaluate(schedule.TotalNoise(t));
@@ -149,16 +184,19 @@ public sealed partial class DiffusionSampler
             DrawRows(RowKind.Euler, EulerRateStep(schedule, t, StepSize), seed, (ulong)step);
         else
             DrawRows(RowKind.Analytic, SeddMath.Expm1(AnalyticDsigma(schedule, t, StepSize)), seed, (ulong)step);
+        stepTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>The final denoising call (spec §6.5): projects, evaluates at σ̄(eps) and draws; absorb leaves no mask.</summary>
     /// <param name="seed">Run seed.</param>
     public void DenoiseStep(ulong seed)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         Project();
         double sigmaBar = schedule.TotalNoise(timesteps[^1]);
         Evaluate(sigmaBar);
         DrawRows(RowKind.Denoise, SeddMath.Expm1(sigmaBar), seed, (ulong)Options.Steps);
+        stepTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>Euler's Δt · σ'(t) (spec §6.3).</summary>
@@ -171,8 +209,26 @@ public sealed partial class DiffusionSampler
     // evaluating in double, goldens README).
     void Evaluate(double sigmaBar)
     {
+        if (caching && cacheValid && tokens.AsSpan().SequenceEqual(evaluatedTokens))
+        {
+            // Exact caching: the buffer still holds the output at evaluatedSigma; the rows read it
+            // shifted by ln expm1s(σ̄_old) − ln expm1s(σ̄_new) (spec §5.7), own token kept at 0.
+            scoreShift = scaleBySigma ? Math.Log(SeddMath.Expm1s(evaluatedSigma)) - Math.Log(SeddMath.Expm1s((float)sigmaBar)) : 0;
+            CachedEvaluations++;
+            return;
+        }
         sigma.AsSpan().Fill((float)sigmaBar);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         model.Score(tokens, sigma, logScore);
+        networkTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
         NetworkEvaluations++;
+        scoreShift = 0;
+        if (caching)
+        {
+            // The cache key is the evaluated σ̄ as the network saw it (float32).
+            tokens.AsSpan().CopyTo(evaluatedTokens);
+            evaluatedSigma = (float)sigmaBar;
+            cacheValid = true;
+        }
     }
 }

@@ -39,6 +39,24 @@ public sealed class InfillProjector
         return new InfillProjector(p, ids);
     }
 
+    /// <summary>
+    /// A prompt and a suffix (spec §6.6, run_sample_cond.py): <paramref name="prefix"/> at 0 … P−1 and
+    /// <paramref name="suffix"/> at L−S … L−1. At least one position must remain free.
+    /// </summary>
+    /// <param name="prefix">Prompt tokens.</param>
+    /// <param name="suffix">Suffix tokens.</param>
+    /// <param name="length">Sequence length L.</param>
+    public static InfillProjector Affix(ReadOnlySpan<long> prefix, ReadOnlySpan<long> suffix, int length)
+    {
+        if (prefix.Length + suffix.Length >= length)
+            throw new SeddException($"the prompt ({prefix.Length} tokens) and suffix ({suffix.Length} tokens) leave no position to generate in a sequence of {length} tokens; raise --length or shorten them", SeddException.Usage);
+        var p = new int[prefix.Length + suffix.Length];
+        var ids = new long[p.Length];
+        for (int i = 0; i < prefix.Length; i++) (p[i], ids[i]) = (i, prefix[i]);
+        for (int i = 0; i < suffix.Length; i++) (p[prefix.Length + i], ids[prefix.Length + i]) = (length - suffix.Length + i, suffix[i]);
+        return new InfillProjector(p, ids);
+    }
+
     /// <summary>Fixed positions.</summary>
     public ReadOnlySpan<int> Positions => positions;
 

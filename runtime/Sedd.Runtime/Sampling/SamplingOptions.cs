@@ -31,6 +31,13 @@ public sealed record SamplingOptions
     /// </summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>
+    /// Exact caching for time-independent networks (<see cref="IScoreFunctionTraits"/>): skip the
+    /// network call when no token changed since the previous one and shift the cached log-score
+    /// instead. Ignored for other networks. Default on.
+    /// </summary>
+    public bool CacheScores { get; init; } = true;
+
     /// <summary>Checks ranges; throws a usage error naming the bad setting.</summary>
     public void Validate()
     {

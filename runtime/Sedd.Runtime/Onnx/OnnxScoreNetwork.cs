@@ -1,0 +1,187 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Sedd.Runtime.Package;
+using Sedd.Runtime.Sampling;
+
+namespace Sedd.Runtime.Onnx;
+
+/// <summary>Settings of an <see cref="OnnxScoreNetwork"/> session.</summary>
+public sealed record OnnxScoreNetworkOptions
+{
+    /// <summary>Execution provider (default <see cref="ExecutionProvider.Auto"/>).</summary>
+    public ExecutionProvider Provider { get; init; } = ExecutionProvider.Auto;
+
+    /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default 0.</summary>
+    public int Threads { get; init; }
+}
+
+/// <summary>
+/// The exported score network (package <c>model.onnx</c>) under ONNX Runtime. Inputs <c>indices</c>
+/// int64 [B, L] and <c>sigma</c> float32 [B]; output <c>log_score</c> float32 [B, L, D], already
+/// post-processed (spec §5.7), so it is exactly what the samplers consume.
+/// </summary>
+/// <remarks>
+/// Bound to a <see cref="DiffusionSampler"/> (<see cref="IBindableScoreFunction"/>), it wraps the
+/// sampler's own arrays in <see cref="OrtValue"/>s once (pinned, no copy) and runs through an
+/// <see cref="OrtIoBinding"/>: ORT reads the tokens and σ̄ in place and writes the log-score straight
+/// into the sampler's buffer, and a call allocates no managed memory. Unbound calls copy through
+/// temporary tensors. Not thread-safe: one run at a time.
+/// </remarks>
+public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFunctionTraits, IDisposable
+{
+    readonly InferenceSession session;
+    readonly RunOptions runOptions = new();
+    readonly string inputIndices;
+    readonly string inputSigma;
+    readonly string output;
+    OrtIoBinding? binding;
+    OrtValue[] bound = [];
+    long[] boundTokens = [];
+    float[] boundSigma = [];
+    float[] boundScore = [];
+
+    OnnxScoreNetwork(InferenceSession session, ModelManifest manifest, string what, ExecutionProviderChoice choice)
+    {
+        this.session = session;
+        Provider = choice;
+        States = manifest.Graph.States;
+        MaxLength = manifest.Length;
+        TimeIndependent = manifest.Model.TimeIndependent;
+        ScaleBySigma = manifest.Model.ScaleBySigma;
+        (inputIndices, inputSigma, output) = CheckContract(session, manifest, what);
+    }
+
+    /// <summary>Opens a verified package's ONNX graph and checks it against the manifest.</summary>
+    /// <param name="package">Package from <see cref="ModelPackage.Open"/>.</param>
+    /// <param name="options">Provider and threads.</param>
+    /// <exception cref="SeddException">The provider cannot start (exit 3), or the graph disagrees with the manifest (exit 2).</exception>
+    public static OnnxScoreNetwork Open(ModelPackage package, OnnxScoreNetworkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(package);
+        return Open(package.OnnxPath, package.Manifest, options);
+    }
+
+    /// <summary>Opens an ONNX file that <paramref name="manifest"/> describes (for hosts that keep the two apart).</summary>
+    /// <param name="onnxPath">The .onnx file.</param>
+    /// <param name="manifest">Its manifest.</param>
+    /// <param name="options">Provider and threads.</param>
+    public static OnnxScoreNetwork Open(string onnxPath, ModelManifest manifest, OnnxScoreNetworkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(onnxPath);
+        ArgumentNullException.ThrowIfNull(manifest);
+        options ??= new OnnxScoreNetworkOptions();
+        if (!File.Exists(onnxPath)) throw new SeddException($"{onnxPath} does not exist", SeddException.BadInput);
+        var session = ExecutionProviders.CreateSession(onnxPath, options.Provider, options.Threads, out var choice);
+        try
+        {
+            return new OnnxScoreNetwork(session, manifest, Path.GetFileName(onnxPath), choice);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The provider the session runs on and what auto passed over.</summary>
+    public ExecutionProviderChoice Provider { get; }
+
+    /// <summary>D, the width of a log-score row.</summary>
+    public int States { get; }
+
+    /// <summary>Longest sequence the graph accepts (manifest length).</summary>
+    public int MaxLength { get; }
+
+    /// <inheritdoc/>
+    public bool TimeIndependent { get; }
+
+    /// <inheritdoc/>
+    public bool ScaleBySigma { get; }
+
+    /// <inheritdoc/>
+    public void Bind(long[] tokens, float[] sigma, float[] logScore, int batch, int length)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(sigma);
+        ArgumentNullException.ThrowIfNull(logScore);
+        CheckShape(tokens.Length, sigma.Length, logScore.Length, batch, length);
+        ReleaseBinding();
+        bound =
+        [
+            OrtValue.CreateTensorValueFromMemory(tokens, [batch, length]),
+            OrtValue.CreateTensorValueFromMemory(sigma, [batch]),
+            OrtValue.CreateTensorValueFromMemory(logScore, [batch, length, States]),
+        ];
+        binding = session.CreateIoBinding();
+        binding.BindInput(inputIndices, bound[0]);
+        binding.BindInput(inputSigma, bound[1]);
+        binding.BindOutput(output, bound[2]);
+        (boundTokens, boundSigma, boundScore) = (tokens, sigma, logScore);
+    }
+
+    /// <inheritdoc/>
+    public void Score(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, Span<float> logScore)
+    {
+        if (binding != null && Same(tokens, boundTokens) && Same(sigma, boundSigma) && Same<float>(logScore, boundScore))
+        {
+            // Bound CPU inputs are read in place at run time, so the sampler's latest tokens are seen.
+            RunBound();
+            return;
+        }
+        if (sigma.IsEmpty || tokens.Length % sigma.Length != 0)
+            throw new ArgumentException($"tokens ({tokens.Length}) must hold a whole number of sequences for {sigma.Length} σ values");
+        int batch = sigma.Length, length = tokens.Length / batch;
+        CheckShape(tokens.Length, sigma.Length, logScore.Length, batch, length);
+        var t = tokens.ToArray();
+        var s = sigma.ToArray();
+        var y = new float[logScore.Length];
+        using (var tv = OrtValue.CreateTensorValueFromMemory(t, [batch, length]))
+        using (var sv = OrtValue.CreateTensorValueFromMemory(s, [batch]))
+        using (var yv = OrtValue.CreateTensorValueFromMemory(y, [batch, length, States]))
+            Run([inputIndices, inputSigma], [tv, sv], [output], [yv]);
+        y.CopyTo(logScore);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        ReleaseBinding();
+        runOptions.Dispose();
+        session.Dispose();
+    }
+
+    void RunBound()
+    {
+        try { session.RunWithBinding(runOptions, binding!); }
+        catch (OnnxRuntimeException e) { throw RunFailure(e); }
+    }
+
+    void Run(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs)
+    {
+        try { session.Run(runOptions, inputNames, inputs, outputNames, outputs); }
+        catch (OnnxRuntimeException e) { throw RunFailure(e); }
+    }
+
+    static SeddException RunFailure(OnnxRuntimeException e) =>
+        new($"the score network failed to run: {e.Message.Split('\n', 2)[0]}", SeddException.BadInput);
+
+    void CheckShape(int tokens, int sigma, int logScore, int batch, int length)
+    {
+        if (batch < 1 || length < 1 || tokens != batch * length || sigma != batch || logScore != (long)batch * length * States)
+            throw new ArgumentException($"buffers do not match batch {batch} × length {length} × {States} states (tokens {tokens}, sigma {sigma}, log-score {logScore})");
+        if (length > MaxLength)
+            throw new SeddException($"length {length} exceeds the model's {MaxLength} positions", SeddException.Usage);
+    }
+
+    static bool Same<T>(ReadOnlySpan<T> span, T[] array) =>
+        span.Length == array.Length && array.Length > 0 && Unsafe.AreSame(ref MemoryMarshal.GetReference(span), ref array[0]);
+
+    void ReleaseBinding()
+    {
+        binding?.Dispose();
+        binding = null;
+        foreach (var v in bound) v.Dispose();
+        bound = [];
+    }
+}

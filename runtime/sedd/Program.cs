@@ -1,0 +1,1 @@
+return Sedd.Cli.SeddApp.Run(args);

@@ -1,0 +1,95 @@
+using Sedd.Runtime.Noise;
+using Sedd.Runtime.Onnx;
+using Sedd.Runtime.Sampling;
+using Sedd.Runtime.Tests.Onnx;
+
+namespace Sedd.Runtime.Tests.Sampling;
+
+/// <summary>Exact caching for time-independent networks: same tokens, fewer network calls.</summary>
+public class ScoreCachingTest
+{
+    /// <summary>
+    /// A time-independent absorbing toy with §5.7's scaling: log s_y = ln p0_y − ln expm1s(σ̄) at a masked
+    /// position, 0 at the own token. Counts its calls.
+    /// </summary>
+    sealed class TimeIndependentToy(double[] p0) : IScoreFunction, IScoreFunctionTraits
+    {
+        public int Calls { get; private set; }
+
+        public bool TimeIndependent => true;
+
+        public bool ScaleBySigma => true;
+
+        public void Score(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, Span<float> logScore)
+        {
+            Calls++;
+            int v = p0.Length, d = v + 1, length = tokens.Length / sigma.Length;
+            for (int r = 0; r < tokens.Length; r++)
+            {
+                double shift = Math.Log(SeddMath.Expm1s(sigma[r / length]));
+                var row = logScore.Slice(r * d, d);
+                for (int y = 0; y < d; y++) row[y] = y < v ? (float)(Math.Log(p0[y]) - shift) : 0;
+                row[(int)tokens[r]] = 0;
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Predictor.Analytic)]
+    [InlineData(Predictor.Euler)]
+    public void ScoreCachingTest_ToyGivesIdenticalTokensWithFewerEvaluations(Predictor predictor)
+    {
+        double[] p0 = [0.5, 0.2, 0.15, 0.1, 0.05];
+        var graph = SamplingGraph.Create("absorb", p0.Length);
+        var noise = NoiseSchedule.Create("loglinear", 1e-4, 20);
+        long[] Run(bool cache, out DiffusionSampler sampler, out int calls)
+        {
+            var toy = new TimeIndependentToy(p0);
+            sampler = new DiffusionSampler(graph, noise, toy, 3, 8, new SamplingOptions { Steps = 200, Predictor = predictor, CacheScores = cache });
+            var result = sampler.Run(11).ToArray();
+            calls = toy.Calls;
+            return result;
+        }
+        var uncached = Run(false, out var plain, out int plainCalls);
+        var cached = Run(true, out var caching, out int cachingCalls);
+        Assert.Equal(uncached, cached);
+        Assert.False(plain.Caching);
+        Assert.True(caching.Caching);
+        Assert.Equal(201, plain.NetworkEvaluations);
+        Assert.Equal(plainCalls, plain.NetworkEvaluations);
+        // 24 positions can change at most 24 times, so at most 25 distinct token states reach the network.
+        Assert.Equal(cachingCalls, caching.NetworkEvaluations);
+        Assert.InRange(caching.NetworkEvaluations, 1, 25);
+        Assert.Equal(201, caching.NetworkEvaluations + caching.CachedEvaluations);
+    }
+
+    [Fact]
+    public void ScoreCachingTest_NetworkThatIsNotTimeIndependentIsAlwaysCalled()
+    {
+        double[] p0 = [0.6, 0.4];
+        var sampler = new DiffusionSampler(SamplingGraph.Create("absorb", 2), NoiseSchedule.Create("loglinear", 1e-4, 20),
+            new FactorizedAbsorbScore(p0), 1, 4, new SamplingOptions { Steps = 50 });
+        sampler.Run(1);
+        Assert.False(sampler.Caching);
+        Assert.Equal(51, sampler.NetworkEvaluations);
+        Assert.Equal(0, sampler.CachedEvaluations);
+    }
+
+    [Fact]
+    public void ScoreCachingTest_TimeIndependentOnnxPackageGivesIdenticalTokensWithFewerEvaluations()
+    {
+        using var package = TinyPackage.Create(length: 16, timeIndependent: true);
+        var m = package.Manifest;
+        using var network = OnnxScoreNetwork.Open(package.Open(), new OnnxScoreNetworkOptions { Provider = ExecutionProvider.Cpu, Threads = 1 });
+        Assert.True(network.TimeIndependent);
+        DiffusionSampler Make(bool cache) => new(m.CreateGraph(), m.CreateNoise(), network, 2, 16, new SamplingOptions { Steps = 128, CacheScores = cache });
+        var plain = Make(false);
+        var uncached = plain.Run(21).ToArray();
+        var caching = Make(true);
+        var cached = caching.Run(21).ToArray();
+        Assert.Equal(uncached, cached);
+        Assert.Equal(129, plain.NetworkEvaluations);
+        Assert.InRange(caching.NetworkEvaluations, 1, 33);
+        Assert.Equal(129, caching.NetworkEvaluations + caching.CachedEvaluations);
+    }
+}
