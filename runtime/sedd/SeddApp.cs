@@ -3,6 +3,7 @@ using Cocona.Command.Binder;
 using Cocona.Filters;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using System.Runtime.InteropServices;
 using Sedd.Runtime;
 
 namespace Sedd.Cli;
@@ -15,8 +16,17 @@ namespace Sedd.Cli;
 /// </summary>
 static class SeddApp
 {
+    static readonly CancellationTokenSource Interrupt = new();
+
+    /// <summary>Cancelled by Ctrl+C (SIGINT) or SIGTERM, from the first moment of the process on.</summary>
+    public static CancellationToken Interrupted => Interrupt.Token;
+
     public static int Run(string[] args)
     {
+        // Registered before the host exists, so a Ctrl+C during start-up is not lost; the command loops
+        // check the token between steps and the run ends with 130.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
             var builder = CoconaApp.CreateBuilder(args, o => o.EnableShellCompletionSupport = false);
@@ -29,6 +39,7 @@ static class SeddApp
             app.AddCommands<SeddCommands>();
             app.Run();
             int code = Environment.ExitCode;
+            if (Interrupt.IsCancellationRequested && code == 0) return Report(new OperationCanceledException());
             // Cocona exits 129 after --help; asking for help is not a failure.
             return code == 129 && args.Any(a => a is "--help" or "-h") ? 0 : code;
         }
@@ -36,6 +47,12 @@ static class SeddApp
         {
             return Report(e);
         }
+    }
+
+    static void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Interrupt.Cancel();
     }
 
     static async ValueTask<int> ReportFailures(CoconaCommandExecutingContext context, CommandExecutionDelegate next)

@@ -21,7 +21,10 @@ public sealed record GenerationOptions(
 /// <summary>The sedd commands. Each returns its exit code; failures throw <see cref="Runtime.SeddException"/>.</summary>
 sealed class SeddCommands(ICoconaAppContextAccessor context)
 {
-    CancellationToken Cancel => context.Current?.CancellationToken ?? CancellationToken.None;
+    // Ctrl+C reaches a command through Cocona's context and through SeddApp's own signal handler
+    // (registered before the host, so an early Ctrl+C is not lost).
+    CancellationTokenSource Link() => CancellationTokenSource.CreateLinkedTokenSource(
+        context.Current?.CancellationToken ?? CancellationToken.None, SeddApp.Interrupted);
 
     [Command("sample", Description = "Generate text; optionally fix a prompt at the start and a suffix at the end. Exit codes: 0 ok, 1 usage, 2 bad input, 3 environment, 130 cancelled.")]
     public int Sample(
@@ -33,14 +36,18 @@ sealed class SeddCommands(ICoconaAppContextAccessor context)
         if (prompt != null && promptFile != null)
             throw new Runtime.SeddException("give either --prompt or --prompt-file, not both", Runtime.SeddException.Usage);
         var promptText = promptFile != null ? TextInput.ReadFile(promptFile, "--prompt-file") : prompt;
-        return GenerationRun.Sample(options, promptText, suffix, Console.Out, Cancel);
+        using var cancel = Link();
+        return GenerationRun.Sample(options, promptText, suffix, Console.Out, cancel.Token);
     }
 
     [Command("infill", Description = "Fill the blanks of a template: \"The [MASK:5] sat on the [MASK:2].\" ([MASK] = one token). Prints the filled text.")]
     public int Infill(
         [Argument(Description = "Template with [MASK] / [MASK:n] blanks")] string template,
-        GenerationOptions options) =>
-        GenerationRun.Infill(options, template, Console.Out, Cancel);
+        GenerationOptions options)
+    {
+        using var cancel = Link();
+        return GenerationRun.Infill(options, template, Console.Out, cancel.Token);
+    }
 
     [Command("info", Description = "What a model package holds: graph, noise, length, tokenizer, dimensions, precision, provenance, files.")]
     public int Info(
@@ -53,6 +60,9 @@ sealed class SeddCommands(ICoconaAppContextAccessor context)
         [Option("batch", Description = "Comma-separated batch sizes")] string batch = "1,8",
         [Option("steps", Description = "Sampling steps per measured run")] int steps = 32,
         [Option("provider", Description = "cpu, cuda, dml or auto")] string provider = "auto",
-        [Option("threads", Description = "ONNX Runtime intra-op threads (0 = all cores)")] int threads = 0) =>
-        BenchCommand.Run(model, batch, steps, provider, threads, Console.Out, Cancel);
+        [Option("threads", Description = "ONNX Runtime intra-op threads (0 = all cores)")] int threads = 0)
+    {
+        using var cancel = Link();
+        return BenchCommand.Run(model, batch, steps, provider, threads, Console.Out, cancel.Token);
+    }
 }

@@ -24,6 +24,13 @@ public class FrameworkFreeTest
         var libraries = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(assets))!["libraries"]!.AsObject().Select(p => p.Key).ToArray();
         Assert.Contains(libraries, l => l.StartsWith("System.Numerics.Tensors/", StringComparison.Ordinal));
         Assert.DoesNotContain(libraries, l => l.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        // The sedd CLI's restore graph too (it brings ONNX Runtime and Cocona, never TorchSharp).
+        var cli = Path.Combine(Goldens.RepoRoot, "runtime", "sedd", "obj", "project.assets.json");
+        Assert.True(File.Exists(cli), $"{cli} missing: restore the solution first");
+        var cliLibraries = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cli))!["libraries"]!.AsObject().Select(p => p.Key).ToArray();
+        Assert.Contains(cliLibraries, l => l.StartsWith("Microsoft.ML.OnnxRuntime.Managed/", StringComparison.Ordinal));
+        Assert.DoesNotContain(cliLibraries, l => l.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(Cli.SeddProcess.Dll)!, "*Torch*"));
         // No TorchSharp binary may land in this (runtime-only) test's output either.
         Assert.Empty(Directory.GetFiles(AppContext.BaseDirectory, "*Torch*"));
     }

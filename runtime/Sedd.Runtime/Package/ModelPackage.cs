@@ -63,7 +63,7 @@ public sealed class ModelPackage
         }
         TokenizerSpec spec;
         try { spec = TokenizerSpec.Parse(manifest.Tokenizer); }
-        catch (ArgumentException e) { throw new SeddException($"{manifestPath}: {e.Message}", SeddException.BadInput); }
+        catch (SeddException e) { throw new SeddException($"{manifestPath}: {e.Message}", SeddException.BadInput); }
         if (spec.VocabSize != manifest.Graph.Tokens)
             throw new SeddException($"{manifestPath}: tokenizer {manifest.Tokenizer} has {spec.VocabSize} ids but the graph has {manifest.Graph.Tokens} tokens", SeddException.BadInput);
         return new ModelPackage(root, manifest);

@@ -1,6 +1,7 @@
 using Sedd.Exporter;
 using Sedd.Runtime.IO;
 using Sedd.Runtime.Package;
+using Sedd.Runtime.Text;
 
 namespace Sedd.Runtime.Tests.Onnx;
 
@@ -9,11 +10,14 @@ namespace Sedd.Runtime.Tests.Onnx;
 /// 257-token gpt2-256 vocabulary (absorb: 258 states) with seeded random weights, exported by the
 /// exporter's graph builder, plus a manifest written here (the exporter's package writer is separate).
 /// </summary>
-sealed class TinyPackage : IDisposable
+public sealed class TinyPackage : IDisposable
 {
     public const string Tokenizer = "gpt2-256";
     public const int Tokens = 257;
     public const int States = Tokens + 1;
+
+    // Ids of the printable ASCII bytes (GPT-2 orders its byte tokens by its own byte-to-unicode map).
+    static readonly HashSet<int> Printable = [.. Enumerable.Range(32, 95).Select(c => SeddTokenizer.Create(Tokenizer).Encode(((char)c).ToString())[0])];
 
     TinyPackage(string folder, ModelManifest manifest, ScoreNetworkArchitecture architecture, Dictionary<string, SafeTensor> weights)
     {
@@ -50,6 +54,11 @@ sealed class TinyPackage : IDisposable
             // Norm weights near 1; everything else random, large enough that the log-scores vary by several nats.
             bool norm = name.Contains("norm", StringComparison.Ordinal);
             for (int i = 0; i < values.Length; i++) values[i] = norm ? 1 + 0.1f * Gaussian(random) : 0.5f * Gaussian(random);
+            // A quiet output layer that favours printable ASCII, so samples are readable text that differs by seed.
+            if (name == "output_layer.linear.weight")
+                for (int i = 0; i < values.Length; i++) values[i] *= 0.1f;
+            if (name == "output_layer.linear.bias")
+                for (int y = 0; y < values.Length; y++) values[y] = Printable.Contains(y) ? 2 : -6;
             weights[name] = SafeTensor.FromFloats(values, shape);
             parameters += values.Length;
         }
