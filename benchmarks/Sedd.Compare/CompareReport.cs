@@ -34,7 +34,7 @@ sealed class CompareReport(
         o.WriteLine(F($"model: {Path.GetFileName(fp32.Folder)}: {m.Graph.Type}, {m.Graph.States} states, {m.Model.NBlocks} blocks × {m.Model.HiddenSize}, {m.Model.Parameters:N0} parameters (TorchSharp loaded {torchParameters:N0}); length {length} of {m.Length}"));
         if (int8 != null) o.WriteLine($"int8: {Path.GetFileName(int8.Folder)}");
         o.WriteLine(F($"threads: {settings.Threads} (libtorch reports {torchThreads}; ONNX Runtime CPU provider, intra-op {settings.Threads}); {settings.Warmup} warm-up + {settings.Runs} timed rounds per batch, interleaved"));
-        o.WriteLine($"matmul peak (torch.mm fp32, best of 10): {string.Join(", ", peaks.Select(p => F($"{p.Side}² {p.Gflops:F1}")))} GFLOP/s → peak {F($"{Peak:F1}")} GFLOP/s");
+        o.WriteLine($"matmul peak (torch.mm fp32, best of 5 before and 5 after the forwards): {string.Join(", ", peaks.Select(p => F($"{p.Side}² {p.Gflops:F1}")))} GFLOP/s → peak {F($"{Peak:F1}")} GFLOP/s");
         o.WriteLine();
         WriteForwards(o);
         o.WriteLine();
@@ -50,8 +50,8 @@ sealed class CompareReport(
         foreach (var b in batches)
         {
             Row(o, b, b.Torch, F($"{b.Batch,5}  {b.Flops / 1e9,6:F3}"), "");
-            Row(o, b, b.Fp32, new string(' ', 13), F($"{b.Fp32VsTorch:E1} vs torch"));
-            if (b.Int8 != null) Row(o, b, b.Int8, new string(' ', 13), F($"{b.Int8VsFp32:E1} vs ort-fp32"));
+            Row(o, b, b.Fp32, new string(' ', 13), F($"{b.Fp32VsTorch:0.0E+00} vs torch"));
+            if (b.Int8 != null) Row(o, b, b.Int8, new string(' ', 13), F($"{b.Int8VsFp32:0.0E+00} vs ort-fp32"));
         }
     }
 

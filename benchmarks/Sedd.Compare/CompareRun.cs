@@ -94,8 +94,8 @@ static class CompareRun
         torch.Forward(yTorch);
         ort.Score(tokens, sigma, y32);
         ort8?.Score(tokens, sigma, y8);
-        double fp32VsTorch = TorchScoreNetwork.MaxAbsDiff(y32, yTorch);
-        double? int8VsFp32 = ort8 is null ? null : TorchScoreNetwork.MaxAbsDiff(y8, y32);
+        double fp32VsTorch = MaxAbsDiff(y32, yTorch);
+        double? int8VsFp32 = ort8 is null ? null : MaxAbsDiff(y8, y32);
 
         var contestants = new List<(string, Action)>
         {
@@ -131,5 +131,18 @@ static class CompareRun
             throw new SeddException($"--int8 {where} is {Shape(b)}, but --package is {Shape(a)}; both must be the same model", SeddException.Usage);
         if (b.Onnx.Precision != "int8")
             throw new SeddException($"--int8 {where} has precision {b.Onnx.Precision}, expected int8 (sedd-export --precision int8)", SeddException.Usage);
+    }
+
+    /// <summary>Max |a − b| over two equally long buffers.</summary>
+    static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = Math.Abs((double)a[i] - b[i]);
+            if (double.IsNaN(d)) return double.NaN;
+            worst = Math.Max(worst, d);
+        }
+        return worst;
     }
 }

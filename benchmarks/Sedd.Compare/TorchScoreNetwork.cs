@@ -120,17 +120,4 @@ sealed class TorchScoreNetwork : IDisposable
         sigma?.Dispose();
         network.Dispose();
     }
-
-    /// <summary>Max |a − b| over two equally long buffers.</summary>
-    public static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double worst = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            double d = Math.Abs((double)a[i] - b[i]);
-            if (double.IsNaN(d)) return double.NaN;
-            worst = Math.Max(worst, d);
-        }
-        return worst;
-    }
 }
