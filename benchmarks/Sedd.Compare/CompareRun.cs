@@ -71,7 +71,7 @@ static class CompareRun
         var sampling = new List<SamplingCost>();
         foreach (int b in s.Batches)
             foreach (var predictor in new[] { Predictor.Analytic, Predictor.Euler })
-                sampling.Add(SamplingShare.Measure(m, ort, b, length, s.Steps, predictor));
+                sampling.Add(SamplingShare.Measure(m, ort, b, length, s.Steps, predictor, s.Threads));
 
         var report = new CompareReport(s, fp32, int8, length, torch.Parameters, TorchScoreNetwork.Threads, peaks, batches, sampling,
             loadBefore, Machine.LoadAverage());

@@ -2,6 +2,8 @@ using Cocona;
 using Microsoft.Extensions.Logging;
 using Sedd.Compare;
 
+// Before anything loads libtorch (and with it libgomp, which reads the variable once).
+OpenMpWaitPolicy.PreferPassive();
 var builder = CoconaApp.CreateBuilder(args, o => o.EnableShellCompletionSupport = false);
 builder.Logging.ClearProviders();
 var app = builder.Build();

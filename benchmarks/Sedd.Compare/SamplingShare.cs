@@ -11,8 +11,10 @@ namespace Sedd.Compare;
 /// <param name="MsPerStep">Wall time of a step, network included.</param>
 /// <param name="NetworkEvaluations">Network calls made.</param>
 /// <param name="CachedEvaluations">Network calls saved by exact caching (time-independent models only).</param>
-/// <param name="BytesPerStep">Managed bytes allocated per predictor step in steady state.</param>
-sealed record SamplingCost(int Batch, Predictor Predictor, double HostShare, double MsPerStep, int NetworkEvaluations, int CachedEvaluations, long BytesPerStep);
+/// <param name="BytesPerStep">Managed bytes the calling thread allocated per predictor step in steady state.</param>
+/// <param name="AllBytesPerStep">The same over all threads (the sampler's row workers included; may catch stray background work).</param>
+sealed record SamplingCost(int Batch, Predictor Predictor, double HostShare, double MsPerStep, int NetworkEvaluations, int CachedEvaluations,
+    long BytesPerStep, long AllBytesPerStep);
 
 /// <summary>
 /// Runs <see cref="DiffusionSampler"/> over an <see cref="OnnxScoreNetwork"/> and measures the host's
@@ -30,14 +32,16 @@ static class SamplingShare
     /// <param name="length">L.</param>
     /// <param name="steps">Predictor steps.</param>
     /// <param name="predictor">Euler or analytic.</param>
-    public static SamplingCost Measure(ModelManifest manifest, OnnxScoreNetwork network, int batch, int length, int steps, Predictor predictor)
+    /// <param name="threads">The sampler's row workers (the same count the network runs with).</param>
+    public static SamplingCost Measure(ModelManifest manifest, OnnxScoreNetwork network, int batch, int length, int steps, Predictor predictor, int threads)
     {
-        var options = new SamplingOptions { Steps = steps, Predictor = predictor, Threads = 1 };
+        var options = new SamplingOptions { Steps = steps, Predictor = predictor, Threads = threads };
         var sampler = new DiffusionSampler(manifest.CreateGraph(), manifest.CreateNoise(), network, batch, length, options);
         sampler.Run(Seed); // warm-up: ORT's first runs and the sampler's first draws touch every buffer
 
         sampler.Reset(Seed + 1);
         long allocated = 0;
+        long allThreadsBefore = GC.GetTotalAllocatedBytes(precise: true);
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int i = 0; i < steps; i++)
         {
@@ -45,11 +49,12 @@ static class SamplingShare
             sampler.PredictorStep(i, Seed + 1);
             allocated += GC.GetAllocatedBytesForCurrentThread() - before;
         }
+        long allThreads = GC.GetTotalAllocatedBytes(precise: true) - allThreadsBefore;
         sampler.DenoiseStep(Seed + 1);
         double wallMs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
         double host = sampler.HostTime.TotalMilliseconds, net = sampler.NetworkTime.TotalMilliseconds;
         return new SamplingCost(batch, predictor, host / (host + net), wallMs / (steps + 1),
-            sampler.NetworkEvaluations, sampler.CachedEvaluations, allocated / steps);
+            sampler.NetworkEvaluations, sampler.CachedEvaluations, allocated / steps, allThreads / steps);
     }
 }
