@@ -1,0 +1,78 @@
+using System.Globalization;
+using Cocona;
+using Sedd.Runtime;
+
+namespace Sedd.Compare;
+
+/// <summary>
+/// <c>sedd-compare</c>: the benchmark of issue 4 point 6 that sets the exported ONNX graph beside the
+/// trainer's TorchSharp forward. Failures are one line on stderr; exit codes as <c>sedd</c>'s (1 usage,
+/// 2 bad input, 3 environment, 70 internal error).
+/// </summary>
+sealed class CompareCommand
+{
+    /// <summary>Runs the comparison and prints the report (and writes it to <paramref name="out"/>).</summary>
+    [Command(Description = "Time the exported ONNX score network against the trainer's TorchSharp forward on the same weights and threads, with a matmul peak, the sampler's host share and allocations, and PASS/MISS per target of issue 4 point 6.")]
+    public int Compare(
+        [Option(Description = "fp32 model package folder (manifest.json, model.onnx, model.safetensors)")] string package,
+        [Option(Description = "int8 package of the same model (sedd-export --precision int8), timed as well")] string? int8 = null,
+        [Option(Description = "intra-op threads for libtorch and ONNX Runtime alike")] int threads = 1,
+        [Option(Description = "comma-separated batch sizes")] string batches = "1,8",
+        [Option(Description = "sequence length (0 = the manifest's)")] int length = 0,
+        [Option(Description = "timed rounds per batch")] int runs = 10,
+        [Option(Description = "untimed rounds per batch first")] int warmup = 3,
+        [Option(Description = "predictor steps of the sampling runs")] int steps = 32,
+        [Option(Description = "also write the report to this file (e.g. docs/results/compare.txt)")] string? @out = null)
+    {
+        try
+        {
+            if (threads < 1) throw new SeddException($"--threads must be at least 1, got {threads}", SeddException.Usage);
+            if (runs < 1 || warmup < 0) throw new SeddException($"--runs must be ≥ 1 and --warmup ≥ 0, got {runs} and {warmup}", SeddException.Usage);
+            if (steps < 1) throw new SeddException($"--steps must be at least 1, got {steps}", SeddException.Usage);
+            if (length < 0) throw new SeddException($"--length must be ≥ 1 (or 0 for the manifest's), got {length}", SeddException.Usage);
+            var settings = new CompareSettings(package, int8, threads, ParseBatches(batches), length, runs, warmup, steps);
+            using var text = new StringWriter(CultureInfo.InvariantCulture);
+            CompareRun.Run(settings, text);
+            Console.Write(text.ToString());
+            if (@out != null) WriteOut(@out, text.ToString());
+            return 0;
+        }
+        catch (SeddException e)
+        {
+            Console.Error.WriteLine($"sedd-compare: {e.Message.Split('\n', 2)[0]}");
+            return e.ExitCode;
+        }
+        catch (TypeInitializationException e) when (Environment.GetEnvironmentVariable("SEDD_DEBUG") is null)
+        {
+            // libtorch or ONNX Runtime could not load its native library.
+            var inner = e.InnerException ?? e;
+            Console.Error.WriteLine($"sedd-compare: a native library cannot start: {inner.GetType().Name}: {inner.Message.Split('\n', 2)[0]}");
+            return SeddException.Environment;
+        }
+    }
+
+    static int[] ParseBatches(string list)
+    {
+        var parts = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var result = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out result[i]) || result[i] < 1)
+                throw new SeddException($"--batches takes comma-separated positive sizes such as 1,8; '{parts[i]}' is not one", SeddException.Usage);
+        if (result.Length == 0) throw new SeddException("--batches needs at least one size, e.g. 1,8", SeddException.Usage);
+        return result;
+    }
+
+    static void WriteOut(string path, string text)
+    {
+        try
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder != null) Directory.CreateDirectory(folder);
+            File.WriteAllText(path, text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SeddException($"cannot write --out {path}: {e.Message}", SeddException.BadInput);
+        }
+    }
+}
