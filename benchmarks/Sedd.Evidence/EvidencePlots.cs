@@ -12,15 +12,16 @@ static class EvidencePlots
         AddPredictorLines(plot, rows, r => r.GenPerplexity);
         var ar = rows.Single(r => r.Source == "ar");
         var text = rows.Single(r => r.Source == "text");
-        var arLine = plot.Add.HorizontalLine(ar.GenPerplexity);
+        var arLine = plot.Add.HorizontalLine(Math.Log10(ar.GenPerplexity));
         arLine.LegendText = "AR baseline's own samples";
         arLine.LinePattern = LinePattern.Dashed;
-        var textLine = plot.Add.HorizontalLine(text.GenPerplexity);
+        var textLine = plot.Add.HorizontalLine(Math.Log10(text.GenPerplexity));
         textLine.LegendText = "Brown test text";
         textLine.LinePattern = LinePattern.Dotted;
         StepAxis(plot, rows);
+        LogAxis(plot, rows.Select(r => r.GenPerplexity));
         plot.Title("Generative perplexity (scored by the AR baseline)\n" + subtitle);
-        plot.YLabel("generative perplexity (lower is better)");
+        plot.YLabel("generative perplexity (log scale, lower is better)");
         Save(plot, path);
     }
 
@@ -30,12 +31,13 @@ static class EvidencePlots
         var plot = new Plot();
         AddPredictorLines(plot, rows, r => r.SecondsPerSample);
         var ar = rows.Single(r => r.Source == "ar");
-        var arLine = plot.Add.HorizontalLine(ar.SecondsPerSample);
+        var arLine = plot.Add.HorizontalLine(Math.Log10(ar.SecondsPerSample));
         arLine.LegendText = $"AR baseline, KV cache ({ar.Length} tokens)";
         arLine.LinePattern = LinePattern.Dashed;
         StepAxis(plot, rows);
+        LogAxis(plot, rows.Where(r => r.Source != "text").Select(r => r.SecondsPerSample));
         plot.Title("Wall time per sample\n" + subtitle);
-        plot.YLabel("seconds per sample");
+        plot.YLabel("seconds per sample (log scale)");
         Save(plot, path);
     }
 
@@ -44,10 +46,11 @@ static class EvidencePlots
         foreach (var group in rows.Where(r => r.Source == "sedd").GroupBy(r => r.Predictor))
         {
             var points = group.OrderBy(r => r.Steps).ToArray();
-            var line = plot.Add.Scatter(points.Select(r => Math.Log2(r.Steps)).ToArray(), points.Select(y).ToArray());
+            var line = plot.Add.Scatter(points.Select(r => Math.Log2(r.Steps)).ToArray(), points.Select(r => Math.Log10(y(r))).ToArray());
             line.LegendText = $"SEDD {group.Key}";
-            line.LineWidth = 2;
-            line.MarkerSize = 7;
+            // Euler drawn wider underneath: where the two predictors coincide both stay visible.
+            line.LineWidth = group.Key == "euler" ? 5 : 2;
+            line.MarkerSize = group.Key == "euler" ? 11 : 7;
         }
     }
 
@@ -58,6 +61,20 @@ static class EvidencePlots
         plot.Axes.Bottom.SetTicks(steps.Select(s => Math.Log2(s)).ToArray(), steps.Select(s => s.ToString(EvidenceReport.C)).ToArray());
         plot.XLabel("sampling steps (log scale)");
         plot.ShowLegend();
+    }
+
+    // Log scale by hand on y: values are log10, ticks at 1, 2 and 5 × 10^k labelled with the values.
+    static void LogAxis(Plot plot, IEnumerable<double> values)
+    {
+        var logs = values.Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).ToArray();
+        if (logs.Length == 0) return;
+        double low = Math.Floor(logs.Min()), high = Math.Ceiling(logs.Max());
+        var ticks = new List<double>();
+        for (double k = low; k <= high; k++)
+            foreach (double m in new[] { 1.0, 2.0, 5.0 })
+                if (k + Math.Log10(m) <= high) ticks.Add(k + Math.Log10(m));
+        plot.Axes.Left.SetTicks([.. ticks], [.. ticks.Select(t => Math.Pow(10, t).ToString("G3", EvidenceReport.C))]);
+        plot.Axes.SetLimitsY(low, high);
     }
 
     static void Save(Plot plot, string path)

@@ -32,6 +32,9 @@ sealed class EvidenceReport(MachineInfo machine, string outFolder)
     /// <summary>Output folder (absolute).</summary>
     public string OutFolder => outFolder;
 
+    /// <summary>Whether the package is absorbing with the log-linear schedule (Euler and analytic then coincide).</summary>
+    public bool AbsorbLogLinear { get; init; }
+
     /// <summary>evidence.md.</summary>
     public StringBuilder Markdown { get; } = new();
 

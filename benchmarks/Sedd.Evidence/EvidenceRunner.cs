@@ -30,8 +30,8 @@ static class EvidenceRunner
         ws.BestCheckpoint(o.Sedd);
         var outFolder = ws.Full(o.Out);
         Directory.CreateDirectory(outFolder);
-        var report = new EvidenceReport(machine, outFolder);
         var m = package.Manifest;
+        var report = new EvidenceReport(machine, outFolder) { AbsorbLogLinear = m.Graph.Type == "absorb" && m.Noise.Type == "loglinear" };
         var packageLine = $"`{ws.Relative(package.Folder)}` ({m.Graph.Type}, {m.Model.Parameters:N0} parameters, " +
             $"{(m.Model.TimeIndependent ? "time-independent" : "time-dependent")}, {m.Onnx.Precision}; from {m.Provenance.Source}" +
             (m.Provenance.Steps is { } s ? $", step {s:N0}" : "") + (m.Provenance.Tokens is { } t ? $", {t:N0} training tokens" : "") + ")";

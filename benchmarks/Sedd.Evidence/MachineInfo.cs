@@ -12,18 +12,32 @@ namespace Sedd.Evidence;
 /// <param name="Os">Operating system description.</param>
 /// <param name="Commit">git commit of the repository (short hash, "+dirty" with local changes).</param>
 /// <param name="Threads">Threads given to libtorch and ONNX Runtime.</param>
-sealed record MachineInfo(string DateUtc, string Cpu, int Cores, double RamGb, string Os, string Commit, int Threads)
+/// <param name="LoadAverage">1-minute load average at the start (/proc/loadavg): above the core count, other jobs compete for the CPU and timings suffer.</param>
+sealed record MachineInfo(string DateUtc, string Cpu, int Cores, double RamGb, string Os, string Commit, int Threads, double LoadAverage)
 {
     /// <summary>Collects the facts of this machine now.</summary>
     /// <param name="root">Repository root (for git).</param>
     /// <param name="threads">Threads used by the run.</param>
     public static MachineInfo Collect(string root, int threads) => new(
         DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-        CpuModel(), Environment.ProcessorCount, MemoryGb(), RuntimeInformation.OSDescription, GitCommit(root), threads);
+        CpuModel(), Environment.ProcessorCount, MemoryGb(), RuntimeInformation.OSDescription, GitCommit(root), threads, ReadLoadAverage());
 
     /// <summary>One line for headers: "2026-11-26 12:00 UTC · AMD EPYC … · 2 cores · 24 GB · Debian … · commit abc1234".</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{DateUtc} · {Cpu} · {Cores} cores ({Threads} threads used) · {RamGb:F0} GB RAM · {Os} · commit {Commit}");
+        $"{DateUtc} · {Cpu} · {Cores} cores ({Threads} threads used; load average {LoadAverage:F1} at the start) · {RamGb:F0} GB RAM · {Os} · commit {Commit}");
+
+    static double ReadLoadAverage()
+    {
+        try
+        {
+            var first = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
+            return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
 
     static string CpuModel()
     {

@@ -39,7 +39,9 @@ static class SpeedSection
             "A SEDD run makes steps + 1 network calls (the last one denoises), each over the whole sequence" +
             (timeIndependent
                 ? "; the package is time-independent, so a call is skipped whenever no token changed since the previous one (exact caching)."
-                : "; the package is time-dependent, so exact caching does not apply.");
+                : "; the package is time-dependent, so exact caching does not apply.") +
+            " Timings are only as good as the machine was quiet: the header gives the load average at the start. On a machine shared with other jobs, " +
+            "`--threads 1` avoids oversubscription, which hurts libtorch's many small per-token operations far more than ONNX Runtime's few large ones.";
         report.Markdown.AppendLine("## 3. Speed").AppendLine().Append(table).AppendLine().AppendLine(note).AppendLine()
             .AppendLine("![seconds per sample against steps](speed.png)").AppendLine();
         report.Readme.AppendLine("**Speed** (wall time per sample, same machine and run):").AppendLine().Append(table).AppendLine();
