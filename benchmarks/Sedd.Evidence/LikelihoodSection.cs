@@ -66,6 +66,17 @@ static class LikelihoodSection
         return rows;
     }
 
+    // The paper's OpenWebText models: 400k steps × 512 sequences × 1024 tokens (spec §7), GPT-2 small size and up (spec §5.11).
+    const double PaperTokens = 400_000.0 * 512 * 1024;
+
+    static string ScaleGap(IReadOnlyList<LikelihoodRow> rows)
+    {
+        long most = rows.Max(r => r.TrainTokens);
+        return most <= 0 ? "" : string.Create(C,
+            $" Scale: the most-trained model here saw {most / 1e6:F1} M training tokens; the paper's models saw {PaperTokens / 1e9:F0} B " +
+            $"(400k steps of 512 × 1024 tokens), about {PaperTokens / most:G2}× more, with 169 M+ parameters against about 5 M here.");
+    }
+
     /// <summary>Appends the table and its reading notes.</summary>
     public static void Write(EvidenceReport report, IReadOnlyList<LikelihoodRow> rows, EvidenceOptions o)
     {
@@ -86,7 +97,8 @@ static class LikelihoodSection
             $"with K = {o.Samples} time samples per sequence; the paper uses K = 1000, which would take about 3 hours per SEDD row here. " +
             "AR rows are exact. Both use EMA weights. " +
             $"The zero-shot rows score at most {o.ZeroShotBlocks} blocks of npm nlp-corpus 4.4.0 (all of it is test data; the models never saw it)." +
-            (o.TestBlocks > 0 ? $" Brown rows score the first {o.TestBlocks} test blocks only." : "");
+            (o.TestBlocks > 0 ? $" Brown rows score the first {o.TestBlocks} test blocks only." : "") +
+            ScaleGap(rows);
         report.Markdown.AppendLine("## 1. Likelihood").AppendLine().Append(table).AppendLine().AppendLine(notes).AppendLine();
         report.Readme.AppendLine("**Likelihood** (test splits; SEDD: perplexity upper bound, AR: exact):").AppendLine()
             .Append(Table(["comparison", "model", "steps (tokens)", "batch", "test split", "perplexity", "±2 s.e."],

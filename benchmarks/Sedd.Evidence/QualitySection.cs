@@ -23,9 +23,9 @@ namespace Sedd.Evidence;
 /// <param name="SecondsPerSample">Wall time per generated sequence (0 for text).</param>
 /// <param name="NetworkCalls">Network calls made per batch run (SEDD: real ORT calls; AR: decode steps).</param>
 /// <param name="CachedCalls">SEDD: calls per batch run saved by exact caching (time-independent packages only).</param>
-/// <param name="NetworkShare">SEDD: fraction of sampling wall time spent inside ONNX Runtime (the rest is host work).</param>
+/// <param name="NetworkShare">SEDD: fraction of sampling wall time spent inside ONNX Runtime (the rest is host work); null otherwise.</param>
 sealed record QualityRow(string Source, string Predictor, int Steps, int Samples, int Length, double GenPerplexity,
-    double UnigramEntropy, double MeanSampleEntropy, double SecondsPerSample, double NetworkCalls, double CachedCalls, double NetworkShare);
+    double UnigramEntropy, double MeanSampleEntropy, double SecondsPerSample, double NetworkCalls, double CachedCalls, double? NetworkShare);
 
 /// <summary>
 /// Section 2 (and the measurements of section 3): N samples from the exported package at each step
@@ -65,12 +65,12 @@ static class QualitySection
         var arSampler = new ArSampler(ar.Network, ar.EosId);
         arSampler.Sample(1, Math.Min(8, length), o.Seed); // warm-up
         var arRun = arSampler.Sample(o.GenSamples, length, o.Seed, o.GenBatch, useCache: true);
-        var arRow = Score(o, ar, "ar", "", length, arRun.Samples, arRun.SecondsPerSample, length, 0, double.NaN);
+        var arRow = Score(o, ar, "ar", "", length, arRun.Samples, arRun.SecondsPerSample, length, 0, null);
         log.WriteLine($"[quality] AR samples (KV cache): gen. perplexity {F(arRow.GenPerplexity)}, unigram entropy {F(arRow.UnigramEntropy)} nats, {F(arRun.SecondsPerSample, "F3")} s/sample");
         rows.Add(arRow);
 
         var text = TestBlocks(brown, length, o.GenSamples);
-        var textRow = Score(o, ar, "text", "", 0, text, 0, 0, 0, double.NaN);
+        var textRow = Score(o, ar, "text", "", 0, text, 0, 0, 0, null);
         log.WriteLine($"[quality] Brown test text: perplexity {F(textRow.GenPerplexity)}, unigram entropy {F(textRow.UnigramEntropy)} nats");
         rows.Add(textRow);
         return rows;
@@ -101,7 +101,7 @@ static class QualitySection
     }
 
     static QualityRow Score(EvidenceOptions o, LoadedArModel ar, string source, string predictor, int steps, IReadOnlyList<long[]> samples,
-        double secondsPerSample, double calls, double cached, double share)
+        double secondsPerSample, double calls, double cached, double? share)
     {
         var g = GenerativePerplexity.Score(ar.Network, samples, ar.EosId, o.GenBatch);
         return new QualityRow(source, predictor, steps, samples.Count, samples[0].Length, g.Perplexity,

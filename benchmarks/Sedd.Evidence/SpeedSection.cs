@@ -29,7 +29,7 @@ static class SpeedSection
             sedd.Select(r => (IReadOnlyList<string>)
             [
                 $"SEDD {r.Predictor}", r.Steps.ToString(C), F(r.SecondsPerSample, "F3"), F(r.SecondsPerSample / ar.SecondsPerSample) + "×",
-                F(r.NetworkCalls, "F1"), timeIndependent ? F(r.CachedCalls, "F1") : "n/a (time-dependent)", F(100 * r.NetworkShare, "F0") + " %",
+                F(r.NetworkCalls, "F1"), timeIndependent ? F(r.CachedCalls, "F1") : "n/a (time-dependent)", F(100 * (r.NetworkShare ?? double.NaN), "F0") + " %",
             ]).Append(
             [
                 "AR, KV cache", $"{ar.Length} (1 per token)", F(ar.SecondsPerSample, "F3"), "1.00×", ar.Length.ToString(C), "—", "—",
