@@ -73,7 +73,7 @@ static class EvidencePlots
         for (double k = low; k <= high; k++)
             foreach (double m in new[] { 1.0, 2.0, 5.0 })
                 if (k + Math.Log10(m) <= high) ticks.Add(k + Math.Log10(m));
-        plot.Axes.Left.SetTicks([.. ticks], [.. ticks.Select(t => Math.Pow(10, t).ToString("G3", EvidenceReport.C))]);
+        plot.Axes.Left.SetTicks([.. ticks], [.. ticks.Select(t => Math.Pow(10, t)).Select(v => v.ToString(v >= 1 ? "N0" : "G3", EvidenceReport.C))]);
         plot.Axes.SetLimitsY(low, high);
     }
 
