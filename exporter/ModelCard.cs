@@ -12,7 +12,8 @@ public static class ModelCard
     /// <param name="m">The manifest (its file list may still be empty).</param>
     /// <param name="source">The exported checkpoint.</param>
     /// <param name="verification">The verification line.</param>
-    public static string Render(ModelManifest m, ExportSource source, string verification)
+    /// <param name="notes">Markdown from the trainer (<c>--notes</c>), appended as its own section.</param>
+    public static string Render(ModelManifest m, ExportSource source, string verification, string? notes = null)
     {
         ArgumentNullException.ThrowIfNull(m);
         ArgumentNullException.ThrowIfNull(source);
@@ -75,10 +76,17 @@ public static class ModelCard
         Line();
         Line("## Known weaknesses");
         Line();
-        Line("- The likelihood figure is an upper bound (ELBO), not an exact perplexity; it is not directly comparable to an autoregressive model's.");
+        Line("- The likelihood figure is an upper bound on perplexity (from the ELBO, spec §4.3); the model's true perplexity is lower, by an unknown margin.");
         Line($"- Sequences longer than {m.Length} tokens are refused: the rotary tables end there.");
         Line("- Samples reflect the training corpus, including its biases and errors; small models produce fluent-looking but often incoherent text.");
         if (source.Kind != "sedd-train") Line("- Imported from the authors' checkpoint; that the hub weights are the EMA weights is inferred, not verified.");
+        if (!string.IsNullOrWhiteSpace(notes))
+        {
+            Line();
+            Line("## Notes from training");
+            Line();
+            Line(notes.Trim());
+        }
         return b.ToString();
     }
 

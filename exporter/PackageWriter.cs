@@ -36,8 +36,9 @@ public static class PackageWriter
     /// <param name="evaluation">Evaluation to record, if known.</param>
     /// <param name="log">Where progress and the verification warning go.</param>
     /// <param name="faultAfter">Test hook called after each file is written; throwing simulates a disk error.</param>
+    /// <param name="notes">Markdown appended to the model card.</param>
     public static ExportResult Write(ExportSource source, string output, string precision, bool force, EvaluationInfo? evaluation,
-        TextWriter log, Action<string>? faultAfter = null)
+        TextWriter log, Action<string>? faultAfter = null, string? notes = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(output);
@@ -68,7 +69,7 @@ public static class PackageWriter
 
             var (verification, line) = Verify(source, onnxPath, precision == "fp32" ? null : fp32, temp, log);
             var manifest = Manifest(source, precision, evaluation, verification, []);
-            AtomicFile.WriteAllText(Path.Combine(temp, "README.md"), ModelCard.Render(manifest, source, line));
+            AtomicFile.WriteAllText(Path.Combine(temp, "README.md"), ModelCard.Render(manifest, source, line, notes));
             faultAfter?.Invoke("README.md");
 
             var files = new SortedDictionary<string, string>(StringComparer.Ordinal);

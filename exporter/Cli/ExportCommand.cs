@@ -19,7 +19,8 @@ sealed class ExportCommand
         [Option("force", Description = "Replace an existing --out folder (atomically)")] bool force = false,
         [Option("eval", Description = "JSON written by sedd-train eval --json, recorded in the manifest")] string? eval = null,
         [Option("corpus", Description = "Corpus name for the provenance when the checkpoint does not record it")] string? corpus = null,
-        [Option("config", Description = "Hydra config of a .pth checkpoint (default: <pth dir>/../.hydra/config.yaml)")] string? config = null)
+        [Option("config", Description = "Hydra config of a .pth checkpoint (default: <pth dir>/../.hydra/config.yaml)")] string? config = null,
+        [Option("notes", Description = "Markdown file appended to the model card (what the numbers do not say)")] string? notes = null)
     {
         if (maxLength is <= 0) throw new SeddException($"--max-length must be positive, got {maxLength}", SeddException.Usage);
         if (precision is not ("fp32" or "fp16" or "int8")) throw new SeddException($"--precision must be fp32, fp16 or int8, got '{precision}'", SeddException.Usage);
@@ -27,7 +28,13 @@ sealed class ExportCommand
         var exported = SourceLoader.Load(source, weights, maxLength, corpus, config);
         if (maxLength > exported.TrainedLength)
             throw new SeddException($"--max-length {maxLength} exceeds the trained length {exported.TrainedLength}", SeddException.Usage);
-        var result = PackageWriter.Write(exported, output, precision, force, evaluation, Console.Error);
+        string? notesText = null;
+        if (notes != null)
+        {
+            if (!File.Exists(notes)) throw new SeddException($"--notes: {notes} does not exist", SeddException.BadInput);
+            notesText = File.ReadAllText(notes);
+        }
+        var result = PackageWriter.Write(exported, output, precision, force, evaluation, Console.Error, notes: notesText);
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine($"wrote {result.Folder}: {exported.GraphType} model, {result.Manifest.Model.Parameters.ToString("N0", c)} parameters, " +
             $"{precision}, {(result.Bytes / 1048576.0).ToString("F2", c)} MiB in {result.Elapsed.TotalSeconds.ToString("F1", c)} s");

@@ -30,8 +30,8 @@ public class FrameworkFreeTest
         var cliLibraries = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cli))!["libraries"]!.AsObject().Select(p => p.Key).ToArray();
         Assert.Contains(cliLibraries, l => l.StartsWith("Microsoft.ML.OnnxRuntime.Managed/", StringComparison.Ordinal));
         Assert.DoesNotContain(cliLibraries, l => l.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        // What sedd ships: its output folder holds no TorchSharp binary. (This test project's own output may:
+        // it builds its tiny packages with the exporter, which references the trainer to verify exports.)
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(Cli.SeddProcess.Dll)!, "*Torch*"));
-        // No TorchSharp binary may land in this (runtime-only) test's output either.
-        Assert.Empty(Directory.GetFiles(AppContext.BaseDirectory, "*Torch*"));
     }
 }
