@@ -22,7 +22,10 @@ sealed class CompareCommand
         [Option(Description = "timed rounds per batch")] int runs = 10,
         [Option(Description = "untimed rounds per batch first")] int warmup = 3,
         [Option(Description = "predictor steps of the sampling runs")] int steps = 32,
-        [Option(Description = "also write the report to this file (e.g. docs/results/compare.txt)")] string? @out = null)
+        [Option(Description = "also write the report to this file (e.g. docs/results/compare.txt)")] string? @out = null,
+        [Option("bound-data", Description = "prepared data folder: also compute the test bound of the fp32 (and int8) package through ONNX Runtime")] string? boundData = null,
+        [Option("bound-blocks", Description = "blocks of the test split for the bound (0 = all)")] int boundBlocks = 200,
+        [Option("bound-samples", Description = "K time samples per sequence for the bound")] int boundSamples = 4)
     {
         try
         {
@@ -33,6 +36,7 @@ sealed class CompareCommand
             var settings = new CompareSettings(package, int8, threads, ParseBatches(batches), length, runs, warmup, steps);
             using var text = new StringWriter(CultureInfo.InvariantCulture);
             CompareRun.Run(settings, text);
+            if (boundData != null) Bounds(package, int8, boundData, boundBlocks, boundSamples, threads, text);
             Console.Write(text.ToString());
             if (@out != null) WriteOut(@out, text.ToString());
             return 0;
@@ -50,6 +54,25 @@ sealed class CompareCommand
             return SeddException.Environment;
         }
     }
+
+    static void Bounds(string package, string? int8, string data, int blocks, int samples, int threads, TextWriter o)
+    {
+        if (blocks < 0 || samples < 1) throw new SeddException($"--bound-blocks must be ≥ 0 and --bound-samples ≥ 1, got {blocks} and {samples}", SeddException.Usage);
+        o.WriteLine();
+        o.WriteLine($"perplexity bound through ONNX Runtime, test split of {data}, {(blocks == 0 ? "all" : blocks.ToString(CultureInfo.InvariantCulture))} blocks, K = {samples}, same draws for every package:");
+        double? fp32 = null;
+        foreach (var (name, folder) in new[] { ("fp32", package), ("int8", int8) })
+        {
+            if (folder == null) continue;
+            var r = Sedd.Compare.PackageBound.Run(folder, data, "test", blocks, samples, threads);
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {name}: diffusion {r.Diffusion:F4} ± {r.StandardError:F4} nats/token + prior {r.Prior:F4} → perplexity ≤ {r.Perplexity:F2} ({r.Tokens:N0} tokens, {r.Seconds:F0} s)"));
+            if (name == "fp32") fp32 = r.Total;
+            else if (fp32 is double f) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  int8 − fp32: {Signed(r.Total - f, "F5")} nats/token ({Signed(100 * (Math.Exp(r.Total - f) - 1), "F3")} % on the perplexity bound)"));
+        }
+    }
+
+    static string Signed(double v, string format) => (v < 0 ? "-" : "+") + Math.Abs(v).ToString(format, CultureInfo.InvariantCulture);
 
     static int[] ParseBatches(string list)
     {
