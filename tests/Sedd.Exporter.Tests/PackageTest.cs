@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Sedd.Exporter;
+using Sedd.Exporter.Sources;
 using Sedd.Runtime;
 using Sedd.Runtime.Package;
 
@@ -47,6 +49,18 @@ public sealed class PackageTest : IDisposable
         var card = File.ReadAllText(Path.Combine(result.Folder, "README.md"));
         foreach (var section in new[] { "## Architecture", "## Provenance", "## Verification", "## Intended use", "## Known weaknesses" })
             Assert.Contains(section, card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Package_Notes_AppendedToTheModelCardAndChecksummed()
+    {
+        var source = SourceLoader.Load(TinyCheckpoints.Create(root, "absorb"), "ema", null, null, null);
+        var result = PackageWriter.Write(source, Path.Combine(root, "pkg"), "fp32", false, null, TextWriter.Null,
+            notes: "- trained for a test, on nothing much\n");
+        var card = File.ReadAllText(Path.Combine(result.Folder, "README.md"));
+        Assert.True(card.IndexOf("## Known weaknesses", StringComparison.Ordinal) < card.IndexOf("## Notes from training", StringComparison.Ordinal));
+        Assert.Contains("- trained for a test, on nothing much", card, StringComparison.Ordinal);
+        ModelPackage.Open(result.Folder); // the card with its notes is what the checksum covers
     }
 
     [Fact]
