@@ -15,7 +15,7 @@ public sealed partial class DiffusionSampler
     int[] rows = [];
     double[][] scoreRows = [];
     double[][] weightRows = [];
-    ParallelOptions parallel = new();
+    RowWorkers.Owner? team;
     Action<int> drawWorker = null!;
 
     // State of the step being drawn, read by the workers.
@@ -39,7 +39,7 @@ public sealed partial class DiffusionSampler
             scoreRows[w] = new double[graph.Dimension];
             weightRows[w] = new double[graph.Dimension];
         }
-        parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
+        team = workers > 1 ? RowWorkers.Start(workers) : null;
         drawWorker = DrawWorker; // cached: no delegate allocation per step
     }
 
@@ -54,7 +54,7 @@ public sealed partial class DiffusionSampler
         if (activeWorkers <= 1 || (long)n * graph.Dimension < MinParallelWork)
             DrawRange(0, n, 0);
         else
-            Parallel.For(0, activeWorkers, parallel, drawWorker);
+            team!.Team.Run(drawWorker);
 
         if (badRow >= 0)
             throw new SeddException($"the score network returned NaN or +infinity at step {step} (sequence {badRow / Length}, position {badRow % Length}); the model or its input is broken", SeddException.BadInput);
@@ -62,6 +62,7 @@ public sealed partial class DiffusionSampler
 
     void DrawWorker(int worker)
     {
+        if (worker >= activeWorkers) return; // fewer rows than workers this step
         int from = (int)((long)worker * rowCount / activeWorkers);
         int to = (int)((long)(worker + 1) * rowCount / activeWorkers);
         DrawRange(from, to, worker);

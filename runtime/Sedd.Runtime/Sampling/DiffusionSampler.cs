@@ -12,8 +12,8 @@ namespace Sedd.Runtime.Sampling;
 /// </code>
 /// One network evaluation per predictor step and one for the denoiser. All buffers (tokens, the
 /// [B, L, D] log-score, per-worker double rows) are allocated once in the constructor; a step
-/// allocates nothing when <see cref="SamplingOptions.Threads"/> is 1 (with more threads only the
-/// task machinery of <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> does).
+/// allocates nothing in steady state, with one thread or several (a fixed team of row workers,
+/// <see cref="RowWorkers"/>, stopped when the sampler is collected).
 /// </summary>
 /// <remarks>
 /// Only positions that can change are drawn: for absorb the masked ones (real tokens have weight

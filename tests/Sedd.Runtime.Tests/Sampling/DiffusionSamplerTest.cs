@@ -138,6 +138,24 @@ public class DiffusionSamplerTest
         Assert.True(allocated == 0, $"a run allocated {allocated} bytes");
     }
 
+    [Theory]
+    [InlineData(Predictor.Euler)]
+    [InlineData(Predictor.Analytic)]
+    public void DiffusionSamplerTest_SeveralWorkersDoNotAllocateAndDrawTheSameTokens(Predictor predictor)
+    {
+        // 2 × 64 masked rows of 601 states: enough work per step for the row workers to take part.
+        var (graph, noise, score) = Toy("absorb", RandomMarginal(600, 9));
+        SamplingOptions Options(int threads) => new() { Predictor = predictor, Steps = 6, Threads = threads };
+        var single = new DiffusionSampler(graph, noise, score, 2, 64, Options(1)).Run(5).ToArray();
+        var team = new DiffusionSampler(graph, noise, score, 2, 64, Options(3));
+        team.Run(4);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        team.Run(5);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"a run with 3 workers allocated {allocated} bytes");
+        Assert.Equal(single, team.Tokens.ToArray());
+    }
+
     [Fact]
     public void DiffusionSamplerTest_RejectsBadSettings()
     {

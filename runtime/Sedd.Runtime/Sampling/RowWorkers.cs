@@ -1,0 +1,85 @@
+namespace Sedd.Runtime.Sampling;
+
+/// <summary>
+/// A fixed team of threads that runs one piece of work per worker and returns when all are done:
+/// the fork-join the sampler needs once per step, without the task objects that
+/// <see cref="Parallel.For(int, int, Action{int})"/> allocates on every call. The calling thread is
+/// worker 0; workers 1..n-1 are background threads parked on a <see cref="Barrier"/> between steps.
+/// </summary>
+/// <remarks>
+/// Between runs the threads hold no reference to the work, only to this object, so an owner that is
+/// no longer used can be collected; its <see cref="Owner"/> handle then stops the threads.
+/// </remarks>
+sealed class RowWorkers
+{
+    readonly Barrier barrier;
+    Action<int>? work;
+    volatile bool stopping;
+
+    RowWorkers(int count)
+    {
+        Count = count;
+        barrier = new Barrier(count);
+        for (int w = 1; w < count; w++)
+        {
+            int worker = w;
+            new Thread(() => Loop(worker)) { IsBackground = true, Name = $"sedd-rows-{worker}" }.Start();
+        }
+    }
+
+    /// <summary>Workers, the calling thread included.</summary>
+    public int Count { get; }
+
+    /// <summary>Starts a team of <paramref name="count"/> (≥ 2) workers, owned by the returned handle.</summary>
+    /// <param name="count">Workers including the caller.</param>
+    public static Owner Start(int count) => new(new RowWorkers(count));
+
+    /// <summary>Runs <paramref name="body"/>(w) for every worker w and returns when all have finished.</summary>
+    /// <param name="body">Work of one worker; it must not throw (record failures in fields instead).</param>
+    public void Run(Action<int> body)
+    {
+        work = body;
+        barrier.SignalAndWait();   // go
+        body(0);
+        barrier.SignalAndWait();   // done
+        work = null;
+    }
+
+    void Loop(int worker)
+    {
+        while (true)
+        {
+            barrier.SignalAndWait();
+            if (stopping) return;
+            work!(worker);
+            barrier.SignalAndWait();
+        }
+    }
+
+    void Stop()
+    {
+        stopping = true;
+        barrier.SignalAndWait();   // releases the parked threads, which see the flag and end
+    }
+
+    /// <summary>Owns a team: stops its threads when disposed or, failing that, when collected.</summary>
+    public sealed class Owner : IDisposable
+    {
+        RowWorkers? team;
+
+        internal Owner(RowWorkers team) => this.team = team;
+
+        /// <summary>The team (null after disposal).</summary>
+        public RowWorkers Team => team ?? throw new ObjectDisposedException(nameof(RowWorkers));
+
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            Interlocked.Exchange(ref team, null)?.Stop();
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Stops the threads of a team whose sampler was dropped without disposal.</summary>
+        ~Owner() => Interlocked.Exchange(ref team, null)?.Stop();
+    }
+}
