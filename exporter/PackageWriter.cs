@@ -68,6 +68,13 @@ public static class PackageWriter
             faultAfter?.Invoke("model.safetensors");
 
             var (verification, line) = Verify(source, onnxPath, precision == "fp32" ? null : fp32, temp, log);
+            // An evaluation measures the checkpoint's fp32 network; a quantized graph's bound differs
+            // (sedd-compare --bound-data measures it), so only the fp32 package records it.
+            if (evaluation != null && precision != "fp32")
+            {
+                log.WriteLine($"sedd-export: --eval not recorded: it measured the fp32 network, not this {precision} graph");
+                evaluation = null;
+            }
             var manifest = Manifest(source, precision, evaluation, verification, []);
             AtomicFile.WriteAllText(Path.Combine(temp, "README.md"), ModelCard.Render(manifest, source, line, notes));
             faultAfter?.Invoke("README.md");

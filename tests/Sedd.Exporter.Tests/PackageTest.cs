@@ -64,6 +64,17 @@ public sealed class PackageTest : IDisposable
     }
 
     [Fact]
+    public void Package_Evaluation_RecordedForFp32Only()
+    {
+        var source = SourceLoader.Load(TinyCheckpoints.Create(root, "absorb"), "ema", null, null, null);
+        var evaluation = new EvaluationInfo { Split = "test", PerplexityBound = 123.4, Samples = 8 };
+        var fp32 = PackageWriter.Write(source, Path.Combine(root, "fp32"), "fp32", false, evaluation, TextWriter.Null);
+        var int8 = PackageWriter.Write(source, Path.Combine(root, "int8"), "int8", false, evaluation, TextWriter.Null);
+        Assert.Equal(123.4, fp32.Manifest.Provenance.Evaluation!.PerplexityBound);
+        Assert.Null(int8.Manifest.Provenance.Evaluation); // it measured the fp32 network, not the quantized graph
+    }
+
+    [Fact]
     public void Package_CorruptByte_FailsOnOpen()
     {
         var result = ExportHarness.Export(TinyCheckpoints.Create(root, "uniform"), Path.Combine(root, "pkg"));
