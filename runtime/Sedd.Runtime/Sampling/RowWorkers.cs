@@ -4,7 +4,9 @@ namespace Sedd.Runtime.Sampling;
 /// A fixed team of threads that runs one piece of work per worker and returns when all are done:
 /// the fork-join the sampler needs once per step, without the task objects that
 /// <see cref="Parallel.For(int, int, Action{int})"/> allocates on every call. The calling thread is
-/// worker 0; workers 1..n-1 are background threads parked on a <see cref="Barrier"/> between steps.
+/// worker 0; workers 1..n-1 are background threads parked on a monitor between steps. (A
+/// <see cref="Barrier"/> allocates its events' lock objects lazily, the first time a thread really
+/// blocks, which can happen at any step; <see cref="Monitor"/> waits allocate nothing managed.)
 /// </summary>
 /// <remarks>
 /// Between runs the threads hold no reference to the work, only to this object, so an owner that is
@@ -12,14 +14,15 @@ namespace Sedd.Runtime.Sampling;
 /// </remarks>
 sealed class RowWorkers
 {
-    readonly Barrier barrier;
+    readonly object gate = new();
     Action<int>? work;
-    volatile bool stopping;
+    long generation;   // incremented once per run; a worker runs each generation once
+    int remaining;     // workers 1..n-1 still busy in this run
+    bool stopping;
 
     RowWorkers(int count)
     {
         Count = count;
-        barrier = new Barrier(count);
         for (int w = 1; w < count; w++)
         {
             int worker = w;
@@ -38,28 +41,49 @@ sealed class RowWorkers
     /// <param name="body">Work of one worker; it must not throw (record failures in fields instead).</param>
     public void Run(Action<int> body)
     {
-        work = body;
-        barrier.SignalAndWait();   // go
+        lock (gate)
+        {
+            work = body;
+            remaining = Count - 1;
+            generation++;
+            Monitor.PulseAll(gate);   // go
+        }
         body(0);
-        barrier.SignalAndWait();   // done
-        work = null;
+        lock (gate)
+        {
+            while (remaining > 0) Monitor.Wait(gate);   // done
+            work = null;
+        }
     }
 
     void Loop(int worker)
     {
+        long seen = 0;
         while (true)
         {
-            barrier.SignalAndWait();
-            if (stopping) return;
-            work!(worker);
-            barrier.SignalAndWait();
+            Action<int> body;
+            lock (gate)
+            {
+                while (generation == seen && !stopping) Monitor.Wait(gate);
+                if (stopping) return;
+                seen = generation;
+                body = work!;
+            }
+            body(worker);
+            lock (gate)
+            {
+                if (--remaining == 0) Monitor.PulseAll(gate);
+            }
         }
     }
 
     void Stop()
     {
-        stopping = true;
-        barrier.SignalAndWait();   // releases the parked threads, which see the flag and end
+        lock (gate)
+        {
+            stopping = true;
+            Monitor.PulseAll(gate);   // the parked threads see the flag and end
+        }
     }
 
     /// <summary>Owns a team: stops its threads when disposed or, failing that, when collected.</summary>
