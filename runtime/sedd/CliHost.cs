@@ -1,0 +1,81 @@
+using Cocona;
+using Cocona.Command.Binder;
+using Cocona.Filters;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Sedd.Runtime;
+
+namespace Sedd.Cli;
+
+/// <summary>
+/// The Cocona host of every Sedd command-line tool (<c>sedd</c>, <c>sedd-train</c>, <c>sedd-export</c>;
+/// the trainer and exporter compile this file in as a link). Every failure becomes one stderr line
+/// "tool: ..." with its exit code, never a stack trace: 1 usage (also Cocona's own option errors),
+/// 2 bad input, 3 environment, 130 cancelled, 70 internal error (SEDD_DEBUG=1 keeps the stack trace).
+/// </summary>
+static class CliHost
+{
+    /// <summary>Runs the commands of <typeparamref name="TCommands"/> and returns the process exit code.</summary>
+    /// <param name="tool">Tool name, the prefix of every message.</param>
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="interrupted">Set by the tool's signal handler: a run that ends after it reports "cancelled".</param>
+    public static int Run<TCommands>(string tool, string[] args, CancellationToken interrupted = default) where TCommands : class
+    {
+        try
+        {
+            var builder = CoconaApp.CreateBuilder(args, o => o.EnableShellCompletionSupport = false);
+            builder.Logging.ClearProviders();
+            builder.Services.AddSingleton<TCommands>();
+            var app = builder.Build();
+            // Cocona would print a command's exception with its stack trace; the filter reports it first,
+            // as one line with its exit code. It must precede AddCommands to apply.
+            app.UseFilter((context, next) => ReportFailures(tool, context, next));
+            app.AddCommands<TCommands>();
+            app.Run();
+            int code = Environment.ExitCode;
+            if (interrupted.IsCancellationRequested && code == 0) return Report(tool, new OperationCanceledException());
+            // Cocona exits 129 after --help; asking for help is not a failure.
+            return code == 129 && args.Any(a => a is "--help" or "-h") ? 0 : code;
+        }
+        catch (Exception e) when (IsReported(e))
+        {
+            return Report(tool, e);
+        }
+    }
+
+    static async ValueTask<int> ReportFailures(string tool, CoconaCommandExecutingContext context, CommandExecutionDelegate next)
+    {
+        try { return await next(context).ConfigureAwait(false); }
+        catch (ParameterBinderException e)
+        {
+            Console.Error.WriteLine($"{tool}: {OneLine(e.Message)}");
+            return SeddException.Usage;
+        }
+        catch (Exception e) when (e is not CommandExitedException && IsReported(e)) { return Report(tool, e); }
+    }
+
+    // With SEDD_DEBUG set, unexpected exceptions keep their stack trace.
+    static bool IsReported(Exception e) =>
+        e is SeddException or OperationCanceledException || Environment.GetEnvironmentVariable("SEDD_DEBUG") is null;
+
+    /// <summary>Writes the one stderr line for <paramref name="e"/> and returns the exit code.</summary>
+    static int Report(string tool, Exception e)
+    {
+        switch (e)
+        {
+            case SeddException s:
+                Console.Error.WriteLine($"{tool}: {OneLine(s.Message)}");
+                return s.ExitCode;
+            case OperationCanceledException:
+                Console.Error.WriteLine($"{tool}: cancelled");
+                return SeddException.Cancelled;
+            default:
+                var inner = e is AggregateException or TypeInitializationException && e.InnerException != null ? e.InnerException : e;
+                if (inner is SeddException or OperationCanceledException) return Report(tool, inner);
+                Console.Error.WriteLine($"{tool}: internal error: {inner.GetType().Name}: {OneLine(inner.Message)} (set SEDD_DEBUG=1 for details)");
+                return 70;
+        }
+    }
+
+    static string OneLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
+}
