@@ -34,8 +34,10 @@ static class CliHost
             app.Run();
             int code = Environment.ExitCode;
             if (interrupted.IsCancellationRequested && code == 0) return Report(tool, new OperationCanceledException());
-            // Cocona exits 129 after --help; asking for help is not a failure.
-            return code == 129 && args.Any(a => a is "--help" or "-h") ? 0 : code;
+            // Cocona exits 129 after --help (not a failure) and after an unknown option or command, which it
+            // has reported in one line of its own ("Error: Unknown option 'x'"): a usage error here.
+            if (code == 129) return args.Any(a => a is "--help" or "-h") ? 0 : SeddException.Usage;
+            return code;
         }
         catch (Exception e) when (IsReported(e))
         {
@@ -48,7 +50,10 @@ static class CliHost
         try { return await next(context).ConfigureAwait(false); }
         catch (ParameterBinderException e)
         {
-            Console.Error.WriteLine($"{tool}: {OneLine(e.Message)}");
+            // The option case carries a sentence ("Option 'steps' requires Int32 value."); the argument
+            // case only the result's name ("InsufficientArgument"), so name the argument instead.
+            var message = e.Argument != null ? $"argument <{e.Argument.Name}> is missing or invalid ({e.Result}); see --help" : OneLine(e.Message);
+            Console.Error.WriteLine($"{tool}: {message}");
             return SeddException.Usage;
         }
         catch (Exception e) when (e is not CommandExitedException && IsReported(e)) { return Report(tool, e); }

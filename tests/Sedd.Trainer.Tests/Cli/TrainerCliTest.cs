@@ -92,6 +92,26 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
         }
     }
 
+    // ---- the command line itself ----
+
+    [Fact]
+    public void TrainerCliTest_MissingArgumentIsNamedInOneLine()
+    {
+        using var t = new TempFolder();
+        var r = CliProcess.Run(t.Path, "eval");
+        CliProcess.AssertOneLineFailure(r, SeddException.Usage, "<checkpoint>");
+    }
+
+    [Fact]
+    public void TrainerCliTest_UnknownOptionIsAUsageError()
+    {
+        using var t = new TempFolder();
+        var r = CliProcess.Run(t.Path, "train", "--bogus");
+        Assert.True(r.Code == SeddException.Usage, $"expected exit 1; {r}");
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1 && lines[0].Contains("bogus", StringComparison.Ordinal), r.ToString());
+    }
+
     // ---- prepare ----
 
     [Fact]
