@@ -1,6 +1,7 @@
 using System.Globalization;
 using Sedd.Runtime.Package;
 using Sedd.Runtime.Sampling;
+using Sedd.Trainer.Training;
 
 namespace Sedd.Compare;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Sedd.Runtime;
-
 namespace Sedd.Evidence;
 
 /// <summary>
@@ -79,72 +76,8 @@ sealed record EvidenceOptions
     /// <summary>Whether this is the shrunken development run.</summary>
     public bool Quick { get; init; }
 
-    /// <summary>Usage text.</summary>
-    public const string Help = """
-        sedd-evidence: regenerates the evidence tables and plots (likelihood, quality vs steps, speed, limits, infilling).
-        usage: dotnet run --project benchmarks/Sedd.Evidence -c Release -- [options]
-          --out DIR            output folder (default docs/results)
-          --readme FILE        README to update between <!-- evidence:begin/end --> ('' skips; default README.md)
-          --sedd RUN           default SEDD run; its best-validation checkpoint (default runs/brown-absorb-default)
-          --sedd-equal RUN     same-size SEDD run at the AR's batch (default runs/brown-absorb-5m)
-          --ar RUN             AR baseline run (default runs/brown-ar-5m)
-          --equal-step N       step of the equal-steps comparison (default 750)
-          --package DIR        exported model package (default: the one package under models/)
-          --brown DIR          prepared Brown tokens (default data/brown)
-          --nlp-corpus DIR     prepared nlp-corpus tokens, prepared if missing (default data/nlp-corpus)
-          --samples K          time samples per sequence for the SEDD bound (default 8)
-          --test-blocks N      Brown test blocks scored, 0 = all (default 0)
-          --zero-shot-blocks N cap on nlp-corpus blocks (default 640)
-          --gen-samples N      samples per sampler setting (default 16)
-          --gen-batch B        sequences per sampler run (default 8)
-          --steps LIST         diffusion step counts (default 8,16,32,64,128,256)
-          --threads T          libtorch and ONNX Runtime threads (default 2)
-          --seed S             seed of every draw (default 1234)
-          --quick              development run: K = 1, few blocks and samples, steps 8,16, no bf16
-        Paths are relative to the repository root (the folder holding Sedd.sln).
-        """;
-
-    /// <summary>Parses the command line; null when help was asked for.</summary>
-    /// <param name="args">Arguments.</param>
-    public static EvidenceOptions? Parse(IReadOnlyList<string> args)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        var o = new EvidenceOptions();
-        bool quick = args.Contains("--quick");
-        if (quick) o = QuickDefaults();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i];
-            if (name is "--help" or "-h") return null;
-            if (name == "--quick") continue;
-            string Value() => i + 1 < args.Count ? args[++i] : throw new SeddException($"option {name} needs a value", SeddException.Usage);
-            o = name switch
-            {
-                "--out" => o with { Out = Value() },
-                "--readme" => o with { Readme = Value() },
-                "--sedd" => o with { Sedd = Value() },
-                "--sedd-equal" => o with { SeddEqual = Value() },
-                "--ar" => o with { Ar = Value() },
-                "--equal-step" => o with { EqualStep = Positive(name, Value()) },
-                "--package" => o with { Package = Value() },
-                "--brown" => o with { Brown = Value() },
-                "--nlp-corpus" => o with { NlpCorpus = Value() },
-                "--samples" => o with { Samples = (int)Positive(name, Value()) },
-                "--test-blocks" => o with { TestBlocks = (int)NonNegative(name, Value()) },
-                "--zero-shot-blocks" => o with { ZeroShotBlocks = (int)Positive(name, Value()) },
-                "--gen-samples" => o with { GenSamples = (int)Positive(name, Value()) },
-                "--gen-batch" => o with { GenBatch = (int)Positive(name, Value()) },
-                "--steps" => o with { Steps = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => (int)Positive(name, s))] },
-                "--threads" => o with { Threads = (int)Positive(name, Value()) },
-                "--seed" => o with { Seed = NonNegative(name, Value()) },
-                _ => throw new SeddException($"unknown option '{name}' (see --help)", SeddException.Usage),
-            };
-        }
-        if (o.Steps.Count == 0) throw new SeddException("--steps needs at least one step count", SeddException.Usage);
-        return o;
-    }
-
-    static EvidenceOptions QuickDefaults() => new()
+    /// <summary>The shrunken development run's defaults (<c>--quick</c>).</summary>
+    public static EvidenceOptions QuickDefaults() => new()
     {
         Quick = true,
         Samples = 1,
@@ -159,15 +92,4 @@ sealed record EvidenceOptions
         BenchSteps = 1,
         BenchWarmup = 1,
     };
-
-    static long Positive(string name, string text)
-    {
-        long v = NonNegative(name, text);
-        return v > 0 ? v : throw new SeddException($"option {name} must be positive, got {text}", SeddException.Usage);
-    }
-
-    static long NonNegative(string name, string text) =>
-        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= 0 && v <= int.MaxValue
-            ? v
-            : throw new SeddException($"option {name} needs a non-negative integer, got '{text}'", SeddException.Usage);
 }

@@ -9,5 +9,10 @@ namespace Sedd.Trainer.Cli;
 /// </summary>
 static class TrainerApp
 {
-    public static int Run(string[] args) => CliHost.Run<TrainerCommands>("sedd-train", args);
+    public static int Run(string[] args)
+    {
+        // Before anything loads libtorch (and with it libgomp, which reads the variable once).
+        Training.OpenMpWaitPolicy.PreferPassive();
+        return CliHost.Run<TrainerCommands>("sedd-train", args);
+    }
 }
