@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Text;
+using Sedd.Tests.Shared;
 
 namespace Sedd.Tests;
 
@@ -33,40 +32,9 @@ public sealed class ExportCliTest : IDisposable
         Assert.False(Directory.Exists(Path.Combine(root, "pkg")));
     }
 
-    sealed record Result(int Code, string Out, string Err)
-    {
-        public override string ToString() => $"exit {Code}\n--- stdout\n{Out}\n--- stderr\n{Err}";
-    }
+    ToolResult Run(params string[] args) => ToolProcess.Run(Path.Combine(AppContext.BaseDirectory, "sedd-export.dll"), root, null, args);
 
-    Result Run(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "sedd-export.dll");
-        Assert.True(File.Exists(dll), $"{dll} not found: the test project must reference the exporter");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8, UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("SEDD_DEBUG");
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException("sedd-export did not finish"); }
-        p.WaitForExit();
-        return new(p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    static void AssertOneLine(Result r, int code, string text)
-    {
-        Assert.True(r.Code == code, $"expected exit {code}; {r}");
-        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.True(lines.Length == 1, $"expected one stderr line; {r}");
-        Assert.StartsWith("sedd-export: ", lines[0], StringComparison.Ordinal);
-        Assert.Contains(text, lines[0], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", r.Out + r.Err, StringComparison.Ordinal);
-    }
+    static void AssertOneLine(ToolResult r, int code, string text) => ToolProcess.AssertOneLineFailure(r, "sedd-export", code, quietStdout: false, text);
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 }

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using Sedd.Exporter;
 using Sedd.Exporter.Sources;
 using Sedd.Runtime;
 using Sedd.Runtime.Package;
+using Sedd.Tests.Shared;
 
 namespace Sedd.Tests;
 
@@ -95,25 +95,13 @@ public sealed class PackageTest : IDisposable
     {
         const string python = "/usr/bin/python3";
         Assert.True(File.Exists(python), $"{python} not found: install python3 and python3-onnx (apt-get install -y python3-onnx)");
-        var probe = Run(python, "-c", "import onnx");
+        var probe = ToolProcess.RunExecutable(python, "-c", "import onnx");
         Assert.True(probe.Code == 0, $"{python} cannot import onnx: install it with `apt-get install -y python3-onnx` ({probe.Err.Trim()})");
 
         var result = ExportHarness.Export(TinyCheckpoints.Create(root, graph), Path.Combine(root, "pkg-" + graph));
-        var check = Run(python, "-c", "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('ok', onnx.__version__)",
+        var check = ToolProcess.RunExecutable(python, "-c", "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('ok', onnx.__version__)",
             Path.Combine(result.Folder, "model.onnx"));
         Assert.True(check.Code == 0 && check.Out.StartsWith("ok", StringComparison.Ordinal), $"onnx.checker rejects the {graph} graph: {check.Err}");
-    }
-
-    static (int Code, string Out, string Err) Run(string exe, params string[] args)
-    {
-        var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"{exe} did not finish"); }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
     public void Dispose() => Directory.Delete(root, recursive: true);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sedd.Runtime.Tests.Onnx;
+using Sedd.Tests.Shared;
 
 namespace Sedd.Runtime.Tests.Cli;
 
@@ -16,7 +17,7 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
 {
     string Model => fixture.Package.Folder;
 
-    SeddResult Sample(params string[] args) => SeddProcess.Run(["sample", "--model", Model, "--provider", "cpu", "--steps", "8", .. args]);
+    ToolResult Sample(params string[] args) => SeddProcess.Run(["sample", "--model", Model, "--provider", "cpu", "--steps", "8", .. args]);
 
     [Fact]
     public void SeddCliTest_HelpExitsZero()
@@ -241,7 +242,7 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
             using var shell = System.Diagnostics.Process.Start(start)!;
             var code = await shell.StandardOutput.ReadToEndAsync();
             Assert.True(shell.WaitForExit(TimeSpan.FromMinutes(3)), "sedd did not stop within 3 minutes of the signal");
-            var r = new SeddResult(int.Parse(code.Trim(), System.Globalization.CultureInfo.InvariantCulture),
+            var r = new ToolResult(int.Parse(code.Trim(), System.Globalization.CultureInfo.InvariantCulture),
                 File.ReadAllText(Path.Combine(folder, "out")), File.ReadAllText(Path.Combine(folder, "err")));
             SeddProcess.AssertOneLineFailure(r, 130, "cancelled");
         }

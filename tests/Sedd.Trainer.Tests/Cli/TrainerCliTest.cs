@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Sedd.Runtime;
+using Sedd.Tests.Shared;
 using Sedd.Trainer.Tests.Data;
 using Sedd.Trainer.Training;
 
@@ -33,11 +34,11 @@ public sealed class CliRuns : IDisposable
 
     public string Ar { get; }
 
-    internal CliResult Prepare { get; }
+    internal ToolResult Prepare { get; }
 
-    internal CliResult TrainSedd { get; }
+    internal ToolResult TrainSedd { get; }
 
-    internal CliResult TrainAr { get; }
+    internal ToolResult TrainAr { get; }
 
     /// <summary>The tiny model's overrides, checkpointing every 5 steps.</summary>
     public string[] Overrides(string output) => [.. TinyTraining.Overrides(Data, output, Steps), "training.checkpoint_every=5"];
