@@ -23,8 +23,15 @@ public sealed record EvalResult(string Objective, string Split, int Blocks, long
     /// <summary>exp(total): SEDD's perplexity upper bound, or AR's exact perplexity.</summary>
     public double Perplexity => Math.Exp(Total);
 
-    /// <summary>Perplexity at total ± 2 standard errors.</summary>
-    public (double Low, double High) PerplexityInterval => (Math.Exp(Total - 2 * StandardError), Math.Exp(Total + 2 * StandardError));
+    /// <summary>Perplexity at total − 2 standard errors.</summary>
+    public double PerplexityLow => Math.Exp(Total - 2 * StandardError);
+
+    /// <summary>Perplexity at total + 2 standard errors.</summary>
+    public double PerplexityHigh => Math.Exp(Total + 2 * StandardError);
+
+    /// <summary>Perplexity at total ± 2 standard errors (a tuple's fields do not reach JSON; the two properties above do).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public (double Low, double High) PerplexityInterval => (PerplexityLow, PerplexityHigh);
 }
 
 /// <summary>

@@ -252,6 +252,10 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
         Assert.Equal(4, (int)result["blocks"]!);
         double total = (double)result["diffusion"]! + (double)result["prior"]!;
         Assert.Equal(Math.Exp(total), (double)result["perplexity"]!, 9);
+        double se = (double)result["standard_error"]!;
+        Assert.Equal(Math.Exp(total - 2 * se), (double)result["perplexity_low"]!, 9);
+        Assert.Equal(Math.Exp(total + 2 * se), (double)result["perplexity_high"]!, 9);
+        Assert.False(result.ContainsKey("perplexity_interval"), "a tuple would be written as {}");
         result["stdout"] = r.Out;
         return result;
     }
