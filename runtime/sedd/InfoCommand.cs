@@ -29,7 +29,7 @@ static class InfoCommand
         o.WriteLine($"provenance:   source {p.Source}, {p.Weights} weights{Opt(", corpus ", p.Corpus)}{Opt(", steps ", p.Steps?.ToString("N0", inv))}{Opt(", tokens ", p.Tokens?.ToString("N0", inv))}");
         if (p.ExportedAt != null || p.Exporter != null) o.WriteLine($"exported:     {p.ExportedAt ?? "?"} by {p.Exporter ?? "?"}");
         if (p.Evaluation is { } ev)
-            o.WriteLine(string.Create(inv, $"evaluation:   {ev.Split} perplexity ≤ {ev.PerplexityBound:F2}{(ev.NatsPerToken is double n ? $", {n:F4} nats/token" : "")}{(ev.StandardError is double se ? $" ± {se:F4}" : "")}{(ev.Samples is int k ? $", K = {k}" : "")}"));
+            o.WriteLine(string.Create(inv, $"evaluation:   {ev.Split} perplexity ≤ {ev.PerplexityBound:F2}{(ev.NatsPerToken is double n ? $", diffusion term {n:F4} nats/token" : "")}{(ev.StandardError is double se ? $" ± {se:F4}" : "")}{(ev.Samples is int k ? $", K = {k}" : "")}"));
         else o.WriteLine("evaluation:   none recorded");
         if (m.Verification is { } v)
             o.WriteLine(string.Create(inv, $"verification: against {v.Reference}, {v.Cases} cases, max |diff| {(v.MaxAbsDiff is double d ? d.ToString("G3", inv) : "n/a")}{(v.MaxAbsDiffVsFp32 is double q ? $", vs fp32 {q:G3}" : "")}"));
