@@ -97,7 +97,8 @@ sealed class CompareReport(
         var worstBytes = sampling.MaxBy(c => c.BytesPerStep)!;
         Target(o, "managed bytes per step, sampling thread (worst)", F($"{worstBytes.BytesPerStep} (batch {worstBytes.Batch}, {Name(worstBytes.Predictor)})"), "= 0", worstBytes.BytesPerStep == 0);
 
-        o.WriteLine($"perplexity bound: fp32 {Bound(fp32.Manifest)}" + (int8 is null ? "" : $"; int8 {Bound(int8.Manifest)}"));
+        // sedd-export records an evaluation for fp32 packages only; an int8 package's bound is measured by --bound-data.
+        o.WriteLine($"perplexity bound (manifest): fp32 {Bound(fp32.Manifest)}" + (int8 is null ? "" : "; int8: see --bound-data"));
     }
 
     static void Target(TextWriter o, string what, string value, string target, bool met) =>
@@ -105,7 +106,7 @@ sealed class CompareReport(
 
     static string Bound(ModelManifest m) => m.Provenance.Evaluation is { } e
         ? F($"{e.PerplexityBound:F1} ({e.Split}, {e.Samples} samples)")
-        : "not in the manifest (export with --eval)";
+        : "not recorded (export with --eval)";
 
     static string Name(Predictor p) => p.ToString().ToLowerInvariant();
 

@@ -55,7 +55,7 @@ public sealed class DefaultModelTest
         Assert.Equal((int)eval["samples"]!, ev.Samples);
 
         string bound = ev.PerplexityBound.ToString("F2", Inv), nats = ev.NatsPerToken.Value.ToString("F4", Inv);
-        string steps = package.Manifest.Provenance.Steps!.Value.ToString(Inv), tokens = package.Manifest.Provenance.Tokens!.Value.ToString("N0", Inv);
+        string steps = package.Manifest.Provenance.Steps!.Value.ToString("N0", Inv), tokens = package.Manifest.Provenance.Tokens!.Value.ToString("N0", Inv);
 
         var card = File.ReadAllText(package.PathOf("README.md"));
         Assert.Contains($"test split: {bound} (diffusion term {nats} nats/token", card, StringComparison.Ordinal);
