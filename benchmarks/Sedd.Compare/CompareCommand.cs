@@ -27,32 +27,17 @@ sealed class CompareCommand
         [Option("bound-blocks", Description = "blocks of the test split for the bound (0 = all)")] int boundBlocks = 200,
         [Option("bound-samples", Description = "K time samples per sequence for the bound")] int boundSamples = 4)
     {
-        try
-        {
-            if (threads < 1) throw new SeddException($"--threads must be at least 1, got {threads}", SeddException.Usage);
-            if (runs < 1 || warmup < 0) throw new SeddException($"--runs must be ≥ 1 and --warmup ≥ 0, got {runs} and {warmup}", SeddException.Usage);
-            if (steps < 1) throw new SeddException($"--steps must be at least 1, got {steps}", SeddException.Usage);
-            if (length < 0) throw new SeddException($"--length must be ≥ 1 (or 0 for the manifest's), got {length}", SeddException.Usage);
-            var settings = new CompareSettings(package, int8, threads, ParseBatches(batches), length, runs, warmup, steps);
-            using var text = new StringWriter(CultureInfo.InvariantCulture);
-            CompareRun.Run(settings, text);
-            if (boundData != null) Bounds(package, int8, boundData, boundBlocks, boundSamples, threads, text);
-            Console.Write(text.ToString());
-            if (@out != null) WriteOut(@out, text.ToString());
-            return 0;
-        }
-        catch (SeddException e)
-        {
-            Console.Error.WriteLine($"sedd-compare: {e.Message.Split('\n', 2)[0]}");
-            return e.ExitCode;
-        }
-        catch (TypeInitializationException e) when (Environment.GetEnvironmentVariable("SEDD_DEBUG") is null)
-        {
-            // libtorch or ONNX Runtime could not load its native library.
-            var inner = e.InnerException ?? e;
-            Console.Error.WriteLine($"sedd-compare: a native library cannot start: {inner.GetType().Name}: {inner.Message.Split('\n', 2)[0]}");
-            return SeddException.Environment;
-        }
+        if (threads < 1) throw new SeddException($"--threads must be at least 1, got {threads}", SeddException.Usage);
+        if (runs < 1 || warmup < 0) throw new SeddException($"--runs must be ≥ 1 and --warmup ≥ 0, got {runs} and {warmup}", SeddException.Usage);
+        if (steps < 1) throw new SeddException($"--steps must be at least 1, got {steps}", SeddException.Usage);
+        if (length < 0) throw new SeddException($"--length must be ≥ 1 (or 0 for the manifest's), got {length}", SeddException.Usage);
+        var settings = new CompareSettings(package, int8, threads, ParseBatches(batches), length, runs, warmup, steps);
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        CompareRun.Run(settings, text);
+        if (boundData != null) Bounds(package, int8, boundData, boundBlocks, boundSamples, threads, text);
+        Console.Write(text.ToString());
+        if (@out != null) WriteOut(@out, text.ToString());
+        return 0;
     }
 
     static void Bounds(string package, string? int8, string data, int blocks, int samples, int threads, TextWriter o)

@@ -66,21 +66,38 @@ static class CliHost
     /// <summary>Writes the one stderr line for <paramref name="e"/> and returns the exit code.</summary>
     static int Report(string tool, Exception e)
     {
+        var (message, code) = Describe(e);
+        Console.Error.WriteLine($"{tool}: {message}");
+        return code;
+    }
+
+    /// <summary>
+    /// The one-line message and exit code for a failure: a <see cref="SeddException"/> says its own; a
+    /// native library that cannot load (libtorch, ONNX Runtime: a missing dependency) is an environment
+    /// error (3); anything else is an internal error (70).
+    /// </summary>
+    internal static (string Message, int Code) Describe(Exception e)
+    {
         switch (e)
         {
             case SeddException s:
-                Console.Error.WriteLine($"{tool}: {OneLine(s.Message)}");
-                return s.ExitCode;
+                return (OneLine(s.Message), s.ExitCode);
             case OperationCanceledException:
-                Console.Error.WriteLine($"{tool}: cancelled");
-                return SeddException.Cancelled;
+                return ("cancelled", SeddException.Cancelled);
             default:
                 var inner = e is AggregateException or TypeInitializationException && e.InnerException != null ? e.InnerException : e;
-                if (inner is SeddException or OperationCanceledException) return Report(tool, inner);
-                Console.Error.WriteLine($"{tool}: internal error: {inner.GetType().Name}: {OneLine(inner.Message)} (set SEDD_DEBUG=1 for details)");
-                return 70;
+                if (inner is SeddException or OperationCanceledException) return Describe(inner);
+                if (IsNativeLoadFailure(e, inner))
+                    return ($"a native library cannot load ({inner.GetType().Name}: {OneLine(inner.Message)}); see README.md, Troubleshooting", SeddException.Environment);
+                return ($"internal error: {inner.GetType().Name}: {OneLine(inner.Message)} (set SEDD_DEBUG=1 for details)", 70);
         }
     }
+
+    // TorchSharp reports a libLibTorchSharp/libtorch that will not load as a NotSupportedException from
+    // the type initializer of TorchSharp.torch; P/Invoke reports a missing or foreign library directly.
+    static bool IsNativeLoadFailure(Exception outer, Exception inner) =>
+        inner is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException
+        || outer is TypeInitializationException { TypeName: { } type } && (type.StartsWith("TorchSharp", StringComparison.Ordinal) || type.StartsWith("Microsoft.ML.OnnxRuntime", StringComparison.Ordinal));
 
     static string OneLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
 }
