@@ -30,10 +30,11 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
     public int Train(
         [Argument(Description = "Config overrides section.key=value")] string[]? overrides = null,
         [Option("config", Description = "JSON config file")] string? config = null,
-        [Option("resume", Description = "Continue the latest checkpoint in the output folder")] bool resume = false)
+        [Option("resume", Description = "Continue the latest checkpoint in the output folder")] bool resume = false,
+        [Option("init", Description = "Start a new run from a model package's weights (same architecture and tokenizer): fresh optimiser moments, warm-up again")] string? init = null)
     {
         var cfg = ConfigLoader.Load(config, overrides ?? []);
-        var state = new Training.Trainer().Run(cfg, resume, Cancel);
+        var state = new Training.Trainer().Run(cfg, resume, Cancel, init);
         if (Cancel.IsCancellationRequested) return SeddException.Cancelled;
         var best = state.BestValid is { } v ? $"; best valid {v:F4} nats/token (EMA) at step {state.BestValidStep}" : "";
         Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s{best}");

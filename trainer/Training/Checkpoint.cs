@@ -38,6 +38,12 @@ public sealed record TrainState
 
     /// <summary>Step of <see cref="BestValid"/>.</summary>
     public long BestValidStep { get; init; }
+
+    /// <summary>Step the learning-rate warm-up counts from: 0, or the step of a warm start (its AdamW moments start fresh).</summary>
+    public long WarmupFrom { get; init; }
+
+    /// <summary>Model package the run started from (<c>--init</c>), if any.</summary>
+    public string? InitFrom { get; init; }
 }
 
 /// <summary>Everything read back from a checkpoint folder.</summary>

@@ -28,7 +28,8 @@ public sealed class Trainer
     /// <param name="config">Resolved config.</param>
     /// <param name="resume">Continue the latest checkpoint in the output folder.</param>
     /// <param name="cancel">Ctrl+C: a checkpoint is written and the loop ends.</param>
-    public TrainState Run(TrainConfig config, bool resume, CancellationToken cancel)
+    /// <param name="init">Model package to start from (<see cref="WarmStart"/>); not with <paramref name="resume"/>.</param>
+    public TrainState Run(TrainConfig config, bool resume, CancellationToken cancel, string? init = null)
     {
         var t = config.Training;
         var device = Devices.Resolve(t.Device);
@@ -46,6 +47,9 @@ public sealed class Trainer
 
         var existing = Checkpoint.Latest(config.Output);
         LoadedCheckpoint? from = null;
+        WarmStart? warm = null;
+        if (resume && init != null)
+            throw new SeddException("--resume continues a run's own checkpoint and --init starts a new run from a package; pass one of them", SeddException.Usage);
         if (resume)
         {
             from = Checkpoint.Load(existing ?? throw new SeddException($"--resume: {config.Output} holds no checkpoint", SeddException.BadInput));
@@ -53,6 +57,12 @@ public sealed class Trainer
         }
         else if (existing != null)
             throw new SeddException($"{config.Output} already holds a run (latest {Path.GetFileName(existing)}); pass --resume to continue it or choose another output folder", SeddException.Usage);
+        if (init != null)
+        {
+            warm = WarmStart.Load(init, config, train);
+            // The draws of a warm start should not replay those of the run that made the package.
+            manual_seed(t.Seed + warm.Steps);
+        }
         PrepareOutput(config);
 
         using var objective = Objectives.Create(config, train, device);
@@ -60,7 +70,7 @@ public sealed class Trainer
         var named = network.named_parameters().ToArray();
         using var adam = new AdamW(named, config.Optim);
         using var ema = new Ema(named, t.Ema);
-        var noise = new Generator((ulong)t.Seed + 1, device);
+        var noise = new Generator((ulong)(t.Seed + 1 + (warm?.Steps ?? 0)), device);
         var state = new TrainState();
         if (from != null)
         {
@@ -71,6 +81,13 @@ public sealed class Trainer
             random.set_rng_state(from.Optimizer["rng.global"]);
             noise.set_state(from.Optimizer["rng.noise"]);
             Output.WriteLine($"resumed {from.Folder} at step {state.Step}");
+        }
+        else if (warm != null)
+        {
+            state = warm.InitialState(blocks, length);
+            ModelWeights.Load(network, warm.Weights, Path.Combine(warm.Folder, "model.safetensors"));
+            ema.Load(warm.Weights, state.EmaUpdates);
+            Output.WriteLine($"started from package {warm.Folder}: step {state.Step}, {state.Tokens:N0} tokens; fresh AdamW moments, learning rate warms up again over {config.Optim.Warmup} steps");
         }
         Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ModelWeights.ParameterCount(network):N0} parameters, " +
                          $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
@@ -123,7 +140,7 @@ public sealed class Trainer
             }
             double natsPerToken = lossValue / length;
             bool finite = double.IsFinite(lossValue) && double.IsFinite(norm);
-            if (finite) adam.Update(AdamW.LearningRate(config.Optim, step));
+            if (finite) adam.Update(AdamW.LearningRate(config.Optim, step - state.WarmupFrom));
             else
             {
                 adam.ZeroGrad(); // the reference's loss scaler skips such a step; the step counter and EMA still advance
@@ -143,7 +160,7 @@ public sealed class Trainer
                 {
                     // loss: per-sequence loss (spec §4.1's logged value) averaged over the steps since the last line.
                     ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(windowLoss / windowSteps / length),
-                    ["lr"] = AdamW.LearningRate(config.Optim, step), ["grad_norm"] = Finite(norm),
+                    ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
                 windowStart = now;
