@@ -2,6 +2,7 @@ using Cocona;
 using Cocona.Command.Binder;
 using Cocona.Filters;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sedd.Runtime;
 
@@ -25,6 +26,12 @@ static class CliHost
         {
             var builder = CoconaApp.CreateBuilder(args, o => o.EnableShellCompletionSupport = false);
             builder.Logging.ClearProviders();
+            // On Ctrl+C or SIGTERM the host cancels the command's token and then waits for the command only
+            // as long as HostOptions.ShutdownTimeout (5 s by default) before it returns from Run, and the
+            // process exits under a command still inside native code: a training step of libtorch died with
+            // a segmentation fault, or ended with exit 0 and no checkpoint. Commands stop at their next
+            // check of the token (the trainer after its step, with a checkpoint), so wait for them.
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
             builder.Services.AddSingleton<TCommands>();
             var app = builder.Build();
             // Cocona would print a command's exception with its stack trace; the filter reports it first,

@@ -1,0 +1,57 @@
+using System.Globalization;
+using Sedd.Runtime;
+using Sedd.Tests.Shared;
+using Sedd.Trainer.Tests.Data;
+using Sedd.Trainer.Training;
+
+namespace Sedd.Trainer.Tests.Cli;
+
+/// <summary>
+/// SIGTERM (what Ctrl+C, `kill` and service managers send) during a training step that lasts longer than
+/// the host's default shutdown grace of 5 s: the step finishes, a checkpoint is written, and the run
+/// ends with one "cancelled" line and exit 130. SIGTERM, not SIGINT: a child of a non-interactive parent
+/// inherits SIGINT as ignored.
+/// </summary>
+public class TrainerSignalTest
+{
+    [Fact]
+    public async Task TrainerSignalTest_SigtermDuringALongStepWritesACheckpointAndExits130()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        var run = t.Combine("run");
+        // A model wide enough that one step on one thread takes several seconds (~0.3 TFLOP per step).
+        string[] args =
+        [
+            "train", .. TinyTraining.Overrides(data, run, 1000),
+            "model.hidden_size=768", "model.n_blocks=8", "model.n_heads=4", "model.cond_dim=64", "model.length=128", "training.batch_size=8",
+        ];
+        var dll = Path.Combine(AppContext.BaseDirectory, "sedd-train.dll");
+        using var process = ToolProcess.Start(dll, t.Path, null, args);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        // The model line is printed just before the first step starts.
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            stdout.AppendLine(line);
+            if (line.Contains("parameters,", StringComparison.Ordinal)) break;
+        }
+        var started = DateTime.UtcNow;
+        Thread.Sleep(500);
+        var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
+        Assert.True(kill.Code == 0, kill.ToString());
+        var rest = process.StandardOutput.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "sedd-train did not stop within 3 minutes of SIGTERM");
+        process.WaitForExit();
+        var seconds = (DateTime.UtcNow - started).TotalSeconds;
+        var r = new ToolResult(process.ExitCode, stdout + await rest, await stderr);
+
+        CliProcess.AssertOneLineFailure(r, SeddException.Cancelled, "cancelled");
+        var checkpoints = Checkpoint.All(run);
+        Assert.True(checkpoints.Length == 1, $"expected the interrupted checkpoint ({seconds:F1} s after the signal); {r}");
+        var state = Checkpoint.Load(checkpoints[0]).State;
+        Assert.True(state.Step >= 1, $"checkpoint at step {state.Step}; {r}");
+        Assert.Contains("interrupted", r.Out, StringComparison.Ordinal);
+    }
+}
