@@ -29,7 +29,7 @@ public static class LossPlot
         plot.Title(title);
         plot.XLabel("optimiser step");
         plot.YLabel("nats per token (SEDD: upper bound)");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight); // losses fall: the lower right is where the latest steps are
         var temp = pngPath + ".tmp.png";
         plot.SavePng(temp, 900, 540);
         File.Move(temp, pngPath, overwrite: true);
