@@ -55,7 +55,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
     {
         if (split is not ("train" or "valid" or "test")) throw new SeddException($"--split must be train, valid or test, got '{split}'", SeddException.Usage);
         if (samples <= 0 || batch <= 0 || maxBlocks < 0) throw new SeddException("--samples and --batch must be positive, --max-blocks non-negative", SeddException.Usage);
-        var result = EvalRunner.Run(checkpoint, split, samples, maxBlocks, batch, data, seed, threads, Console.Out);
+        var result = EvalRunner.Run(checkpoint, split, samples, maxBlocks, batch, data, seed, threads, Console.Out, Cancel);
         Console.WriteLine(EvalRunner.Describe(result));
         if (json != null) AtomicFile.WriteAllText(json, JsonSerializer.Serialize(result, ConfigLoader.Options));
         return 0;
@@ -79,7 +79,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         var state = new Training.Trainer().Run(cfg, resume: false, Cancel);
         if (Cancel.IsCancellationRequested) throw new OperationCanceledException(); // one "cancelled" line, exit 130
         Console.WriteLine($"trained {state.Step} steps ({state.Tokens:N0} tokens) into {output}; estimating the test bound on 64 blocks with K = 8:");
-        Console.WriteLine(EvalRunner.Describe(EvalRunner.Run(output, "test", samples: 8, maxBlocks: 64, batch: 16, data: null, seed: 1234, threads: 0, TextWriter.Null)));
+        Console.WriteLine(EvalRunner.Describe(EvalRunner.Run(output, "test", samples: 8, maxBlocks: 64, batch: 16, data: null, seed: 1234, threads: 0, TextWriter.Null, Cancel)));
         Console.WriteLine($"metrics: {Path.Combine(output, "metrics.jsonl")}, loss curve: {Path.Combine(output, "loss.png")}");
         return 0;
     }

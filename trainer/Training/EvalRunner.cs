@@ -10,8 +10,9 @@ namespace Sedd.Trainer.Training;
 /// <summary><c>sedd-train eval</c>: loads a checkpoint's EMA weights and scores a split.</summary>
 public static class EvalRunner
 {
-    /// <summary>Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder).</summary>
-    public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log)
+    /// <summary>Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder); <paramref name="cancel"/> stops it between forward passes.</summary>
+    public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log,
+        CancellationToken cancel = default)
     {
         var loaded = Checkpoint.Load(checkpoint);
         var config = data is null ? loaded.Config : loaded.Config with { Data = data };
@@ -32,7 +33,7 @@ public static class EvalRunner
                 int percent = 100 * done / total;
                 if (percent / 10 != lastPercent / 10) log.WriteLine($"  {done}/{total} blocks");
                 lastPercent = percent;
-            });
+            }, cancel);
         return result;
     }
 

@@ -85,8 +85,9 @@ public static class Evaluator
     /// <param name="seed">Seed of the time and noise draws.</param>
     /// <param name="device">Device.</param>
     /// <param name="progress">Called with (blocks done, blocks total).</param>
+    /// <param name="cancel">Checked before every forward pass (Ctrl+C: OperationCanceledException).</param>
     public static EvalResult Evaluate(IObjective objective, string objectiveName, TokenDataset data, string split, int length, int batch,
-        int samples, int maxBlocks, double prior, ulong seed, Device device, Action<int, int>? progress = null)
+        int samples, int maxBlocks, double prior, ulong seed, Device device, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         int blocks = data.BlockCount(length);
         if (maxBlocks > 0) blocks = Math.Min(blocks, maxBlocks);
@@ -109,6 +110,7 @@ public static class Evaluator
             var x0 = tensor(buffer, [batch, length], ScalarType.Int64)[..n].to(device); // once per batch, reused by all K samples
             for (int k = 0; k < samples; k++)
             {
+                cancel.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var losses = objective.SequenceLoss(x0, generator).to(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (int i = 0; i < n; i++) { sum[i] += losses[i]; sumSq[i] += losses[i] * losses[i]; }

@@ -42,7 +42,9 @@ public class TrainerSignalTest
         var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
         Assert.True(kill.Code == 0, kill.ToString());
         var rest = process.StandardOutput.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "sedd-train did not stop within 3 minutes of SIGTERM");
+        bool stopped = process.WaitForExit(TimeSpan.FromMinutes(3));
+        if (!stopped) process.Kill(entireProcessTree: true);
+        Assert.True(stopped, "sedd-train did not stop within 3 minutes of SIGTERM");
         process.WaitForExit();
         var seconds = (DateTime.UtcNow - started).TotalSeconds;
         var r = new ToolResult(process.ExitCode, stdout + await rest, await stderr);
@@ -53,5 +55,37 @@ public class TrainerSignalTest
         var state = Checkpoint.Load(checkpoints[0]).State;
         Assert.True(state.Step >= 1, $"checkpoint at step {state.Step}; {r}");
         Assert.Contains("interrupted", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TrainerSignalTest_SigtermStopsAnEvaluationBetweenForwardPasses()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        var run = t.Combine("run");
+        var train = CliProcess.Run(t.Path, ["train", .. TinyTraining.Overrides(data, run, 1)]);
+        Assert.True(train.Code == 0, train.ToString());
+        // K = 10⁷ time samples: hours of work, unless the signal stops it.
+        var dll = Path.Combine(AppContext.BaseDirectory, "sedd-train.dll");
+        using var process = ToolProcess.Start(dll, t.Path, null, ["eval", run, "--samples", "10000000", "--threads", "1"]);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        // libtorch is loaded inside the command, after the host and its signal handling are in place.
+        var maps = $"/proc/{process.Id}/maps";
+        for (int i = 0; i < 600 && !process.HasExited; i++)
+        {
+            try { if (File.ReadAllText(maps).Contains("libtorch", StringComparison.Ordinal)) break; }
+            catch (IOException) { }
+            await Task.Delay(100);
+        }
+        await Task.Delay(1000);
+        var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
+        Assert.True(kill.Code == 0, kill.ToString());
+        bool stopped = process.WaitForExit(TimeSpan.FromMinutes(1));
+        if (!stopped) process.Kill(entireProcessTree: true);
+        Assert.True(stopped, "sedd-train eval did not stop within a minute of SIGTERM");
+        process.WaitForExit();
+        CliProcess.AssertOneLineFailure(new ToolResult(process.ExitCode, await stdout, await stderr), SeddException.Cancelled, "cancelled");
     }
 }
