@@ -127,6 +127,10 @@ static class QualitySection
     // Set by the runner from the package: absorb + loglinear makes Euler and analytic identical (spec §6.3, §6.4).
     static bool SamePredictors(EvidenceReport report) => report.AbsorbLogLinear;
 
+    // Under the table in both the report and the README: equal rows look like a bug unless explained.
+    const string SamePredictorsNote = "Euler and analytic rows are equal by construction: for the absorbing graph with the log-linear schedule " +
+        "Euler's jump weight Δt·σ'(t) equals the analytic step's expm1(σ̄(t) − σ̄(t − Δt)) exactly, so with the same seed both predictors draw the same samples.";
+
     /// <summary>Appends the quality table and the plot.</summary>
     public static void Write(EvidenceReport report, IReadOnlyList<QualityRow> rows, string plotFile, LoadedArModel ar, EvidenceOptions o)
     {
@@ -146,14 +150,11 @@ static class QualitySection
         var note = $"The scorer is the AR baseline ({ar.Folder.Replace('\\', '/').Split("/runs/").Last()}, step {ar.Step}), standing in for GPT-2 large of the paper. " +
             "Generative perplexity rewards text the scorer finds likely; low entropy flags degenerate repetition (a set of repeated tokens scores well and means nothing). " +
             $"Samples are seeded (seed {o.Seed} + batch index), batch {o.GenBatch}, with the final denoising step." +
-            (SamePredictors(report) ? " For the absorbing graph with the log-linear schedule Euler's jump weight Δt·σ'(t) equals the analytic step's expm1(σ̄(t) − σ̄(t − Δt)) exactly, " +
-                "so with the same seed both predictors draw the same samples: the two lines coincide by construction." : "");
+            (SamePredictors(report) ? " " + SamePredictorsNote : "");
         string link = Path.GetFileName(plotFile);
         report.Markdown.AppendLine("## 2. Quality against steps").AppendLine().Append(table).AppendLine().AppendLine(note).AppendLine()
             .AppendLine($"![generative perplexity against steps]({link})").AppendLine();
         report.Readme.AppendLine("**Quality against steps** (N samples of the exported package, scored by the AR baseline):").AppendLine().Append(table).AppendLine();
-        if (SamePredictors(report))
-            report.Readme.AppendLine("Euler and analytic rows are equal, not by mistake: for the absorbing graph with the log-linear schedule " +
-                "Euler's jump weight Δt·σ'(t) equals the analytic step's expm1(σ̄(t) − σ̄(t − Δt)), so the same seed draws the same samples.").AppendLine();
+        if (SamePredictors(report)) report.Readme.AppendLine(SamePredictorsNote).AppendLine();
     }
 }

@@ -35,7 +35,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
     {
         var cfg = ConfigLoader.Load(config, overrides ?? []);
         var state = new Training.Trainer().Run(cfg, resume, Cancel, init);
-        if (Cancel.IsCancellationRequested) throw new OperationCanceledException(); // one "cancelled" line, exit 130
+        Cancel.ThrowIfCancellationRequested(); // one "cancelled" line, exit 130
         var best = state.BestValid is { } v ? $"; best valid {v:F4} nats/token (EMA) at step {state.BestValidStep}" : "";
         Console.WriteLine($"done: step {state.Step}, {state.Tokens:N0} tokens, {state.Seconds:F0} s{best}");
         return 0;
@@ -77,7 +77,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
             $"training.max_seconds={(minutes * 60).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
         ]);
         var state = new Training.Trainer().Run(cfg, resume: false, Cancel);
-        if (Cancel.IsCancellationRequested) throw new OperationCanceledException(); // one "cancelled" line, exit 130
+        Cancel.ThrowIfCancellationRequested(); // one "cancelled" line, exit 130
         Console.WriteLine($"trained {state.Step} steps ({state.Tokens:N0} tokens) into {output}; estimating the test bound on 64 blocks with K = 8:");
         Console.WriteLine(EvalRunner.Describe(EvalRunner.Run(output, "test", samples: 8, maxBlocks: 64, batch: 16, data: null, seed: 1234, threads: 0, TextWriter.Null, Cancel)));
         Console.WriteLine($"metrics: {Path.Combine(output, "metrics.jsonl")}, loss curve: {Path.Combine(output, "loss.png")}");

@@ -14,6 +14,17 @@ namespace Sedd.Trainer.Tests.Cli;
 /// </summary>
 public class TrainerSignalTest
 {
+    /// <summary>Sends one SIGTERM and fails unless the process ends within <paramref name="within"/> (killed if not).</summary>
+    static void Terminate(System.Diagnostics.Process process, TimeSpan within)
+    {
+        var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
+        Assert.True(kill.Code == 0, kill.ToString());
+        bool stopped = process.WaitForExit(within);
+        if (!stopped) process.Kill(entireProcessTree: true);
+        Assert.True(stopped, $"sedd-train did not stop within {within.TotalSeconds} s of SIGTERM");
+        process.WaitForExit(); // the redirected streams are complete
+    }
+
     [Fact]
     public async Task TrainerSignalTest_SigtermDuringALongStepWritesACheckpointAndExits130()
     {
@@ -39,13 +50,8 @@ public class TrainerSignalTest
         }
         var started = DateTime.UtcNow;
         Thread.Sleep(500);
-        var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
-        Assert.True(kill.Code == 0, kill.ToString());
         var rest = process.StandardOutput.ReadToEndAsync();
-        bool stopped = process.WaitForExit(TimeSpan.FromMinutes(3));
-        if (!stopped) process.Kill(entireProcessTree: true);
-        Assert.True(stopped, "sedd-train did not stop within 3 minutes of SIGTERM");
-        process.WaitForExit();
+        Terminate(process, TimeSpan.FromMinutes(3));
         var seconds = (DateTime.UtcNow - started).TotalSeconds;
         var r = new ToolResult(process.ExitCode, stdout + await rest, await stderr);
 
@@ -80,12 +86,7 @@ public class TrainerSignalTest
             await Task.Delay(100);
         }
         await Task.Delay(1000);
-        var kill = ToolProcess.RunExecutable("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
-        Assert.True(kill.Code == 0, kill.ToString());
-        bool stopped = process.WaitForExit(TimeSpan.FromMinutes(1));
-        if (!stopped) process.Kill(entireProcessTree: true);
-        Assert.True(stopped, "sedd-train eval did not stop within a minute of SIGTERM");
-        process.WaitForExit();
+        Terminate(process, TimeSpan.FromMinutes(1));
         CliProcess.AssertOneLineFailure(new ToolResult(process.ExitCode, await stdout, await stderr), SeddException.Cancelled, "cancelled");
     }
 }
