@@ -91,9 +91,14 @@ static class CliHost
                 return (OneLine(s.Message), s.ExitCode);
             case OperationCanceledException:
                 return ("cancelled", SeddException.Cancelled);
+            case OutOfMemoryException:
+                // An allocation that no estimate caught: the machine, not the code, is short.
+                return ($"out of memory (about {MemoryBudget.Format(MemoryBudget.Available())} available); use smaller inputs or settings", SeddException.Environment);
+            case IOException io when IsDiskFull(io):
+                return ($"the disk is full ({OneLine(io.Message)}); free some space and run again", SeddException.Environment);
             default:
                 var inner = e is AggregateException or TypeInitializationException && e.InnerException != null ? e.InnerException : e;
-                if (inner is SeddException or OperationCanceledException) return Describe(inner);
+                if (inner is SeddException or OperationCanceledException or OutOfMemoryException || inner is IOException && IsDiskFull((IOException)inner)) return Describe(inner);
                 if (IsNativeLoadFailure(e, inner))
                     return ($"a native library cannot load ({inner.GetType().Name}: {OneLine(inner.Message)}); see README.md, Troubleshooting", SeddException.Environment);
                 return ($"internal error: {inner.GetType().Name}: {OneLine(inner.Message)} (set SEDD_DEBUG=1 for details)", 70);
@@ -106,5 +111,10 @@ static class CliHost
         inner is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException
         || outer is TypeInitializationException { TypeName: { } type } && (type.StartsWith("TorchSharp", StringComparison.Ordinal) || type.StartsWith("Microsoft.ML.OnnxRuntime", StringComparison.Ordinal));
 
-    static string OneLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
+    // ENOSPC (28) and EDQUOT (122) on Linux; ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) on Windows.
+    internal static bool IsDiskFull(IOException e) =>
+        (e.HResult & 0xFFFF) is 28 or 122 or 112 or 39 || e.Message.Contains("No space left on device", StringComparison.Ordinal);
+
+    // One line, with control characters from paths or file contents made visible.
+    static string OneLine(string message) => TerminalText.Neutralise(message.Split('\n', 2)[0].TrimEnd('\r'), keepNewlines: false);
 }
