@@ -22,4 +22,7 @@ public sealed class SeddException(string message, int exitCode = 2) : Exception(
 
     /// <summary>Process exit code for this failure.</summary>
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>The request field or option at fault, when one is (the server reports it as OpenAI's <c>param</c>).</summary>
+    public string? Param { get; init; }
 }

@@ -35,11 +35,27 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
     readonly string inputIndices;
     readonly string inputSigma;
     readonly string output;
-    OrtIoBinding? binding;
-    OrtValue[] bound = [];
+    // Batches up to this size get every range's binding when bound (at most 136 for 16).
+    const int EagerRangeBatch = 16;
     long[] boundTokens = [];
     float[] boundSigma = [];
     float[] boundScore = [];
+    int boundBatch;
+    int boundLength;
+    Dictionary<long, Range> ranges = [];
+    bool bound;
+
+    // Sequences [first, first + count) of the bound buffers as ONNX tensors over the same memory.
+    sealed class Range(OrtIoBinding binding, OrtValue[] values)
+    {
+        public OrtIoBinding Binding { get; } = binding;
+
+        public void Dispose()
+        {
+            Binding.Dispose();
+            foreach (var v in values) v.Dispose();
+        }
+    }
 
     OnnxScoreNetwork(InferenceSession session, ModelManifest manifest, string what, ExecutionProviderChoice choice)
     {
@@ -107,26 +123,24 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         ArgumentNullException.ThrowIfNull(logScore);
         CheckShape(tokens.Length, sigma.Length, logScore.Length, batch, length);
         ReleaseBinding();
-        bound =
-        [
-            OrtValue.CreateTensorValueFromMemory(tokens, [batch, length]),
-            OrtValue.CreateTensorValueFromMemory(sigma, [batch]),
-            OrtValue.CreateTensorValueFromMemory(logScore, [batch, length, States]),
-        ];
-        binding = session.CreateIoBinding();
-        binding.BindInput(inputIndices, bound[0]);
-        binding.BindInput(inputSigma, bound[1]);
-        binding.BindOutput(output, bound[2]);
-        (boundTokens, boundSigma, boundScore) = (tokens, sigma, logScore);
+        (boundTokens, boundSigma, boundScore, boundBatch, boundLength) = (tokens, sigma, logScore, batch, length);
+        bound = true;
+        // Every range of a small batch is prepared now, so that no step ever allocates; larger batches
+        // prepare a range the first time a step needs it.
+        if (batch <= EagerRangeBatch)
+            for (int first = 0; first < batch; first++)
+                for (int count = 1; first + count <= batch; count++) GetRange(first, count);
     }
 
     /// <inheritdoc/>
     public void Score(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, Span<float> logScore)
     {
-        if (binding != null && Same(tokens, boundTokens) && Same(sigma, boundSigma) && Same<float>(logScore, boundScore))
+        if (TryBoundRange(tokens, sigma, logScore, out int first, out int count))
         {
             // Bound CPU inputs are read in place at run time, so the sampler's latest tokens are seen.
-            RunBound();
+            var range = GetRange(first, count);
+            try { session.RunWithBinding(runOptions, range.Binding); }
+            catch (OnnxRuntimeException e) { throw RunFailure(e); }
             return;
         }
         if (sigma.IsEmpty || tokens.Length % sigma.Length != 0)
@@ -151,10 +165,49 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         session.Dispose();
     }
 
-    void RunBound()
+    Range GetRange(int first, int count)
     {
-        try { session.RunWithBinding(runOptions, binding!); }
-        catch (OnnxRuntimeException e) { throw RunFailure(e); }
+        long key = (long)first * boundBatch + count - 1;
+        if (ranges.TryGetValue(key, out var existing)) return existing;
+        int l = boundLength, d = States;
+        var info = OrtMemoryInfo.DefaultInstance;
+        OrtValue[] values =
+        [
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<long>(boundTokens, first * l, count * l), [count, l]),
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(boundSigma, first, count), [count]),
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(boundScore, first * l * d, count * l * d), [count, l, d]),
+        ];
+        var binding = session.CreateIoBinding();
+        binding.BindInput(inputIndices, values[0]);
+        binding.BindInput(inputSigma, values[1]);
+        binding.BindOutput(output, values[2]);
+        var range = new Range(binding, values);
+        ranges.Add(key, range);
+        return range;
+    }
+
+    // Whether the three spans are the same range of whole sequences of the bound buffers.
+    bool TryBoundRange(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, ReadOnlySpan<float> logScore, out int first, out int count)
+    {
+        first = count = 0;
+        if (!bound || tokens.IsEmpty) return false;
+        long t = OffsetIn(tokens, boundTokens), s = OffsetIn(sigma, boundSigma), y = OffsetIn(logScore, boundScore);
+        int l = boundLength;
+        if (t < 0 || s < 0 || y < 0 || t % l != 0 || tokens.Length % l != 0) return false;
+        first = (int)(t / l);
+        count = tokens.Length / l;
+        return s == first && sigma.Length == count && y == (long)first * l * States && logScore.Length == (long)count * l * States;
+    }
+
+    // Element offset of the span inside the array, or −1 when it does not lie inside it.
+    static long OffsetIn<T>(ReadOnlySpan<T> span, T[] array)
+    {
+        if (array.Length == 0 || span.Length > array.Length) return -1;
+        long bytes = (long)Unsafe.ByteOffset(ref array[0], ref MemoryMarshal.GetReference(span));
+        int size = Unsafe.SizeOf<T>();
+        if (bytes < 0 || bytes % size != 0) return -1;
+        long offset = bytes / size;
+        return offset + span.Length <= array.Length ? offset : -1;
     }
 
     void Run(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs)
@@ -174,14 +227,10 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
             throw new SeddException($"length {length} exceeds the model's {MaxLength} positions", SeddException.Usage);
     }
 
-    static bool Same<T>(ReadOnlySpan<T> span, T[] array) =>
-        span.Length == array.Length && array.Length > 0 && Unsafe.AreSame(ref MemoryMarshal.GetReference(span), ref array[0]);
-
     void ReleaseBinding()
     {
-        binding?.Dispose();
-        binding = null;
-        foreach (var v in bound) v.Dispose();
-        bound = [];
+        foreach (var r in ranges.Values) r.Dispose();
+        ranges.Clear();
+        bound = false;
     }
 }

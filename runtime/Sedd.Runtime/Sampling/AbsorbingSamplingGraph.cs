@@ -29,7 +29,7 @@ public sealed class AbsorbingSamplingGraph : SamplingGraph
     public override bool CanChange(long token) => token == Mask;
 
     /// <inheritdoc />
-    public override void SampleLimit(Span<long> tokens, ulong seed) => tokens.Fill(Mask);
+    public override void SampleLimit(Span<long> tokens, ulong seed, ulong firstRow = 0) => tokens.Fill(Mask);
 
     /// <inheritdoc />
     public override void ReverseRate(long x, ReadOnlySpan<double> score, Span<double> rate)

@@ -1,52 +1,49 @@
+using System.Diagnostics;
 using Sedd.Runtime.Noise;
 
 namespace Sedd.Runtime.Sampling;
 
 /// <summary>
-/// The reverse-time sampler (SEDD sampling.get_pc_sampler; spec §6.1) on the host, framework-free:
+/// The reverse-time sampler (SEDD sampling.get_pc_sampler) on the host, framework-free:
 /// <code>
 /// x ← sample_limit
 /// for i = 0 … steps−1:  x ← projector(x);  x ← predictor(x, τ_i, Δt)
 /// if denoise:           x ← projector(x);  x ← denoiser(x, eps)
 /// return projector(x)
 /// </code>
-/// One network evaluation per predictor step and one for the denoiser. All buffers (tokens, the
-/// [B, L, D] log-score, per-worker double rows) are allocated once in the constructor; a step
-/// allocates nothing in steady state, with one thread or several (a fixed team of row workers,
-/// <see cref="RowWorkers"/>, stopped when the sampler is collected).
+/// or, for <see cref="Predictor.FirstHitting"/>, one call per unmasked token
+/// (<see cref="FirstHittingStep"/>). All buffers (tokens, the [B, L, D] log-score, per-worker rows) are
+/// allocated once in the constructor; a step allocates nothing in steady state, with one thread or
+/// several (a fixed team of row workers, <see cref="RowWorkers"/>).
 /// </summary>
 /// <remarks>
-/// Only positions that can change are drawn: for absorb the masked ones (real tokens have weight
-/// e_x in every step, spec §6.3–6.5), and never the positions the projector fixes (they are
-/// re-imposed before the model sees them). Row r = b·L + l of step i draws from the stream
-/// (seed, i, r) (the denoiser uses i = steps), so a run is reproducible from its seed whatever the
-/// thread count.
-/// <para>
-/// A network that implements <see cref="IBindableScoreFunction"/> receives the sampler's buffers once,
-/// from the constructor, and writes its output in place. A time-independent network
-/// (<see cref="IScoreFunctionTraits"/>) is not called again while the tokens stay the same; the cached
-/// output is shifted to the new noise level in double inside the row pipeline (spec §5.7), so
-/// <see cref="NetworkEvaluations"/> counts real calls and <see cref="CachedEvaluations"/> saved ones.
-/// </para>
+/// Only positions that can change are drawn: for absorb the masked ones, and never the positions a
+/// sequence's projector fixes. Every sequence has its own random stream and conditioning
+/// (<see cref="SequenceSetup"/>), so sequences of different requests can share a batch and each gets
+/// the sample it would get alone. A network that implements <see cref="IBindableScoreFunction"/>
+/// receives the sampler's buffers once and is then called on contiguous ranges of sequences, writing
+/// its output in place. For a time-independent network (<see cref="IScoreFunctionTraits"/>) a sequence
+/// whose tokens did not change since its last evaluation is not evaluated again: its cached output is
+/// shifted to the new noise level in double inside the row pipeline, which is exact.
 /// </remarks>
 public sealed partial class DiffusionSampler
 {
     readonly SamplingGraph graph;
     readonly NoiseSchedule schedule;
     readonly IScoreFunction model;
-    readonly InfillProjector projector;
+    readonly InfillProjector defaultProjector;
     readonly CategoricalSampler sampler;
+    readonly bool fusedDraws;
     readonly long[] tokens;
     readonly float[] sigma;
     readonly float[] logScore;
     readonly double[] timesteps;
-    readonly bool[] fixedPosition;
-    readonly long[] evaluatedTokens;
-    readonly bool caching;
-    readonly bool scaleBySigma;
-    bool cacheValid;
-    double evaluatedSigma;
-    long networkTicks;
+    readonly SequenceSetup[] setups;
+    readonly InfillProjector[] projectors;
+    readonly TokenChoice[] choices;
+    readonly bool[] fixedPosition;   // [B, L]
+    readonly bool[] active;          // [B]: frozen sequences are neither evaluated nor drawn
+    readonly int dimension;
     long stepTicks;
 
     /// <summary>Prepares a sampler and allocates every buffer it will use.</summary>
@@ -56,7 +53,7 @@ public sealed partial class DiffusionSampler
     /// <param name="batch">Sequences per run, B ≥ 1.</param>
     /// <param name="length">Sequence length, L ≥ 1.</param>
     /// <param name="options">Predictor, steps, eps, denoise, threads (defaults: <see cref="SamplingOptions"/>).</param>
-    /// <param name="projector">Conditioning (default none).</param>
+    /// <param name="projector">Default conditioning of every sequence (default none).</param>
     /// <param name="sampler">Categorical draw (default <see cref="InverseCdfSampler"/>).</param>
     public DiffusionSampler(SamplingGraph graph, NoiseSchedule schedule, IScoreFunction model, int batch, int length,
         SamplingOptions? options = null, InfillProjector? projector = null, CategoricalSampler? sampler = null)
@@ -70,14 +67,20 @@ public sealed partial class DiffusionSampler
             throw new SeddException($"sampling needs batch ≥ 1 and length ≥ 1, got batch {batch} and length {length}", SeddException.Usage);
         long scoreLength = (long)batch * length * graph.Dimension;
         if (scoreLength > Array.MaxLength)
-            throw new SeddException($"a batch of {batch} × {length} positions × {graph.Dimension} states ({scoreLength} log-scores) exceeds one buffer; use a smaller batch", SeddException.Usage);
-        this.projector = projector ?? InfillProjector.None;
-        this.projector.Validate(length, graph);
+            throw new SeddException($"a batch of {batch} × {length} positions × {graph.Dimension} states ({scoreLength:N0} log-scores) exceeds one buffer; use a smaller batch", SeddException.Usage);
+        MemoryBudget.Require(EstimateBytes(batch, length, graph.Dimension), $"sampling {batch} × {length} tokens over {graph.Dimension:N0} states", "use a smaller batch or length");
+        defaultProjector = projector ?? InfillProjector.None;
+        defaultProjector.Validate(length, graph);
+        var traits = model as IScoreFunctionTraits;
+        if (Options.Predictor == Predictor.FirstHitting && (graph is not AbsorbingSamplingGraph || traits is not { TimeIndependent: true }))
+            throw new SeddException("the first-hitting sampler needs an absorbing model whose network ignores the noise level (time-independent); use euler or analytic", SeddException.Usage) { Param = "sampler" };
 
         this.graph = graph;
         this.schedule = schedule;
         this.model = model;
         this.sampler = sampler ?? new InverseCdfSampler();
+        fusedDraws = graph is AbsorbingSamplingGraph && this.sampler is InverseCdfSampler;
+        dimension = graph.Dimension;
         Batch = batch;
         Length = length;
         tokens = new long[batch * length];
@@ -86,14 +89,30 @@ public sealed partial class DiffusionSampler
         timesteps = new double[Options.Steps + 1];
         TimeGrid.Fill(timesteps, Options.Eps);
         StepSize = TimeGrid.StepSize(Options.Steps, Options.Eps);
-        fixedPosition = new bool[length];
-        foreach (int p in this.projector.Positions) fixedPosition[p] = true;
-        InitializeRows(Options.Threads == 0 ? Environment.ProcessorCount : Options.Threads);
-        var traits = model as IScoreFunctionTraits;
-        caching = Options.CacheScores && traits is { TimeIndependent: true };
-        scaleBySigma = traits is { ScaleBySigma: true };
-        evaluatedTokens = caching ? new long[tokens.Length] : [];
+        setups = new SequenceSetup[batch];
+        projectors = new InfillProjector[batch];
+        choices = new TokenChoice[batch];
+        fixedPosition = new bool[batch * length];
+        active = new bool[batch];
+        InitializeNetwork(traits);
+        InitializeRows(ThreadCount.Resolve(Options.Threads));
+        InitializeFirstHitting();
         (model as IBindableScoreFunction)?.Bind(tokens, sigma, logScore, batch, length);
+    }
+
+    /// <summary>
+    /// Bytes a sampler of this shape holds (the [B, L, D] log-score in float, tokens, per-worker rows)
+    /// plus a rough allowance for the network's own activations (several times its output).
+    /// </summary>
+    /// <param name="batch">B.</param>
+    /// <param name="length">L.</param>
+    /// <param name="dimension">D.</param>
+    public static long EstimateBytes(int batch, int length, int dimension)
+    {
+        long output = MemoryBudget.Product(batch, length, dimension, sizeof(float));
+        // ONNX Runtime's arena holds the output layer's logits and a few [B, L, 4H] activations; 3× the
+        // output is a conservative allowance measured on the default model (peak RSS / output ≈ 2.4).
+        return output == long.MaxValue ? long.MaxValue : output * 4 + MemoryBudget.Product(batch, length, 8 * sizeof(long));
     }
 
     /// <summary>Sequences per run, B.</summary>
@@ -109,126 +128,170 @@ public sealed partial class DiffusionSampler
     public SamplingGraph Graph => graph;
 
     /// <summary>
-    /// The current batch, row-major [B, L]. After <see cref="Run"/> it holds the samples. Callers that
-    /// drive the steps themselves may overwrite it between steps (e.g. to replay a reference run).
+    /// The current batch, row-major [B, L]. After <see cref="Run(ulong, CancellationToken)"/> it holds the
+    /// samples. Callers that drive the steps themselves may overwrite it between steps (e.g. to replay a
+    /// reference run); the cache then notices the change.
     /// </summary>
     public Span<long> Tokens => tokens;
 
-    /// <summary>τ_0 = 1 … τ_steps = eps (spec §6.1).</summary>
+    /// <summary>τ_0 = 1 … τ_steps = eps.</summary>
     public ReadOnlySpan<double> Timesteps => timesteps;
 
     /// <summary>Δt = (1 − eps) / steps.</summary>
     public double StepSize { get; }
 
-    /// <summary>Network calls actually made since the last <see cref="Reset"/> (steps, plus one if denoising, minus <see cref="CachedEvaluations"/>).</summary>
-    public int NetworkEvaluations { get; private set; }
+    /// <summary>The setup of every sequence since the last reset.</summary>
+    public ReadOnlySpan<SequenceSetup> Sequences => setups;
 
-    /// <summary>Network calls saved by exact caching since the last <see cref="Reset"/>.</summary>
-    public int CachedEvaluations { get; private set; }
+    /// <summary>Time the predictor and denoiser steps spent on the host (projection, weights, draws) since the last reset.</summary>
+    public TimeSpan HostTime => TimeSpan.FromSeconds((double)(stepTicks - networkTicks) / Stopwatch.Frequency);
 
-    /// <summary>Whether this sampler caches the network's output (a time-independent network and <see cref="SamplingOptions.CacheScores"/>).</summary>
-    public bool Caching => caching;
-
-    /// <summary>Time spent inside the network since the last <see cref="Reset"/>.</summary>
-    public TimeSpan NetworkTime => TimeSpan.FromSeconds((double)networkTicks / System.Diagnostics.Stopwatch.Frequency);
-
-    /// <summary>Time the predictor and denoiser steps spent on the host (projection, weights, draws) since the last <see cref="Reset"/>.</summary>
-    public TimeSpan HostTime => TimeSpan.FromSeconds((double)(stepTicks - networkTicks) / System.Diagnostics.Stopwatch.Frequency);
-
-    /// <summary>Runs the whole loop of spec §6.1 and returns the samples (a view of <see cref="Tokens"/>).</summary>
+    /// <summary>Runs the whole loop with one seed for every sequence (sequence b uses the stream (seed, b)) and returns the samples (a view of <see cref="Tokens"/>).</summary>
     /// <param name="seed">Run seed; the same seed gives the same samples.</param>
     /// <param name="cancellation">Checked between steps.</param>
     public ReadOnlySpan<long> Run(ulong seed, CancellationToken cancellation = default)
     {
         Reset(seed);
-        for (int i = 0; i < Options.Steps; i++)
+        return Run(cancellation);
+    }
+
+    /// <summary>Runs the whole loop from the current reset state and returns the samples.</summary>
+    /// <param name="cancellation">Checked between steps.</param>
+    public ReadOnlySpan<long> Run(CancellationToken cancellation = default)
+    {
+        if (Options.Predictor == Predictor.FirstHitting)
         {
-            cancellation.ThrowIfCancellationRequested();
-            PredictorStep(i, seed);
+            while (FirstHittingStep(cancellation)) { }
         }
-        if (Options.Denoise)
+        else
         {
-            cancellation.ThrowIfCancellationRequested();
-            DenoiseStep(seed);
+            for (int i = 0; i < Options.Steps; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                PredictorStep(i);
+            }
+            if (Options.Denoise)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                DenoiseStep();
+            }
         }
         Project();
         return tokens;
     }
 
-    /// <summary>x ← sample_limit (absorb: all mask) and zeroes <see cref="NetworkEvaluations"/>.</summary>
+    /// <summary>x ← sample_limit with one seed: sequence b gets the stream (seed, b) and the default projector.</summary>
     /// <param name="seed">Run seed (the uniform graph draws its limit tokens from it).</param>
     public void Reset(ulong seed)
     {
-        graph.SampleLimit(tokens, seed);
-        NetworkEvaluations = 0;
-        CachedEvaluations = 0;
-        networkTicks = stepTicks = 0;
-        cacheValid = false;
+        for (int b = 0; b < Batch; b++) setups[b] = new SequenceSetup(seed, (ulong)b);
+        Reset(setups);
     }
 
-    /// <summary>Writes the fixed tokens (spec §6.6).</summary>
-    public void Project() => projector.Apply(tokens, Length);
+    /// <summary>x ← sample_limit with a setup per sequence; zeroes the counters and the cache.</summary>
+    /// <param name="sequences">One setup per sequence (exactly <see cref="Batch"/>).</param>
+    public void Reset(ReadOnlySpan<SequenceSetup> sequences)
+    {
+        if (sequences.Length != Batch)
+            throw new ArgumentException($"expected {Batch} sequence setups, got {sequences.Length}", nameof(sequences));
+        if (!sequences.Overlaps(setups)) sequences.CopyTo(setups);
+        Array.Clear(fixedPosition);
+        for (int b = 0; b < Batch; b++)
+        {
+            var p = setups[b].Projector ?? defaultProjector;
+            if (!ReferenceEquals(p, defaultProjector)) p.Validate(Length, graph);
+            var choice = setups[b].Choice;
+            if (!choice.IsNeutral)
+            {
+                choice.Validate();
+                if (graph is not AbsorbingSamplingGraph)
+                    throw new SeddException("temperature, top-k and top-p reshape the choice of a token where a mask unmasks; they need an absorbing model", SeddException.Usage) { Param = "temperature" };
+            }
+            projectors[b] = p;
+            choices[b] = choice;
+            foreach (int pos in p.Positions) fixedPosition[b * Length + pos] = true;
+            graph.SampleLimit(tokens.AsSpan(b * Length, Length), setups[b].Seed, setups[b].Index * (ulong)Length);
+            active[b] = true;
+        }
+        stepTicks = 0;
+        ResetNetwork();
+        ResetFirstHitting();
+        Project();
+    }
 
-    /// <summary>Predictor call i: projects, evaluates the model at σ̄(τ_i) and draws every changeable position.</summary>
+    /// <summary>
+    /// Freezes sequence <paramref name="b"/>: from now on it is neither evaluated nor drawn (a cancelled
+    /// request in a shared batch). Its tokens stay as they are.
+    /// </summary>
+    /// <param name="b">Sequence index.</param>
+    public void Freeze(int b) => active[b] = false;
+
+    /// <summary>Whether sequence <paramref name="b"/> is still sampled.</summary>
+    /// <param name="b">Sequence index.</param>
+    public bool IsActive(int b) => active[b];
+
+    /// <summary>Writes every sequence's fixed tokens.</summary>
+    public void Project()
+    {
+        for (int b = 0; b < Batch; b++) projectors[b].Apply(tokens.AsSpan(b * Length, Length), Length);
+    }
+
+    /// <summary>Predictor call i with the stored sequence setups.</summary>
+    /// <param name="step">Step index i in [0, steps).</param>
+    public void PredictorStep(int step)
+    {
+        if (Options.Predictor == Predictor.FirstHitting)
+            throw new InvalidOperationException("the first-hitting sampler advances with FirstHittingStep, not predictor steps");
+        if ((uint)step >= (uint)Options.Steps)
+            throw new ArgumentOutOfRangeException(nameof(step), $"step {step} is outside 0 … {Options.Steps - 1}");
+        long start = Stopwatch.GetTimestamp();
+        Project();
+        double t = timesteps[step];
+        EvaluateAll(schedule.TotalNoise(t));
+        if (Options.Predictor == Predictor.Euler)
+            DrawRows(RowKind.Euler, EulerRateStep(schedule, t, StepSize), (ulong)step);
+        else
+            DrawRows(RowKind.Analytic, SeddMath.Expm1(AnalyticDsigma(schedule, t, StepSize)), (ulong)step);
+        stepTicks += Stopwatch.GetTimestamp() - start;
+    }
+
+    /// <summary>Predictor call i with every sequence's stream reset to (seed, b) (single-run callers).</summary>
     /// <param name="step">Step index i in [0, steps).</param>
     /// <param name="seed">Run seed.</param>
     public void PredictorStep(int step, ulong seed)
     {
-        if ((uint)step >= (uint)Options.Steps)
-            throw new ArgumentOutOfRangeException(nameof(step), $"step {step} is outside 0 … {Options.Steps - 1}");
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        Project();
-        double t = timesteps[step];
-        Evaluate(schedule.TotalNoise(t));
-        if (Options.Predictor == Predictor.Euler)
-            DrawRows(RowKind.Euler, EulerRateStep(schedule, t, StepSize), seed, (ulong)step);
-        else
-            DrawRows(RowKind.Analytic, SeddMath.Expm1(AnalyticDsigma(schedule, t, StepSize)), seed, (ulong)step);
-        stepTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        UseSeed(seed);
+        PredictorStep(step);
     }
 
-    /// <summary>The final denoising call (spec §6.5): projects, evaluates at σ̄(eps) and draws; absorb leaves no mask.</summary>
+    /// <summary>The final denoising call: projects, evaluates at σ̄(eps) and draws; absorb leaves no mask.</summary>
+    public void DenoiseStep()
+    {
+        long start = Stopwatch.GetTimestamp();
+        Project();
+        double sigmaBar = schedule.TotalNoise(timesteps[^1]);
+        EvaluateAll(sigmaBar);
+        DrawRows(RowKind.Denoise, SeddMath.Expm1(sigmaBar), (ulong)Options.Steps);
+        stepTicks += Stopwatch.GetTimestamp() - start;
+    }
+
+    /// <summary>The final denoising call with every sequence's stream reset to (seed, b).</summary>
     /// <param name="seed">Run seed.</param>
     public void DenoiseStep(ulong seed)
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        Project();
-        double sigmaBar = schedule.TotalNoise(timesteps[^1]);
-        Evaluate(sigmaBar);
-        DrawRows(RowKind.Denoise, SeddMath.Expm1(sigmaBar), seed, (ulong)Options.Steps);
-        stepTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        UseSeed(seed);
+        DenoiseStep();
     }
 
-    /// <summary>Euler's Δt · σ'(t) (spec §6.3).</summary>
+    void UseSeed(ulong seed)
+    {
+        for (int b = 0; b < Batch; b++)
+            if (setups[b].Seed != seed || setups[b].Index != (ulong)b) setups[b] = setups[b] with { Seed = seed, Index = (ulong)b };
+    }
+
+    /// <summary>Euler's Δt · σ'(t).</summary>
     internal static double EulerRateStep(NoiseSchedule schedule, double t, double dt) => dt * schedule.RateNoise(t);
 
-    /// <summary>The analytic step's Δσ = σ̄(t) − σ̄(t − Δt) (spec §6.4).</summary>
+    /// <summary>The analytic step's Δσ = σ̄(t) − σ̄(t − Δt).</summary>
     internal static double AnalyticDsigma(NoiseSchedule schedule, double t, double dt) => schedule.TotalNoise(t) - schedule.TotalNoise(t - dt);
-
-    // One network call: every sequence shares t, so σ̄ is the same for the whole batch (cast after
-    // evaluating in double, goldens README).
-    void Evaluate(double sigmaBar)
-    {
-        if (caching && cacheValid && tokens.AsSpan().SequenceEqual(evaluatedTokens))
-        {
-            // Exact caching: the buffer still holds the output at evaluatedSigma; the rows read it
-            // shifted by ln expm1s(σ̄_old) − ln expm1s(σ̄_new) (spec §5.7), own token kept at 0.
-            scoreShift = scaleBySigma ? Math.Log(SeddMath.Expm1s(evaluatedSigma)) - Math.Log(SeddMath.Expm1s((float)sigmaBar)) : 0;
-            CachedEvaluations++;
-            return;
-        }
-        sigma.AsSpan().Fill((float)sigmaBar);
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        model.Score(tokens, sigma, logScore);
-        networkTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
-        NetworkEvaluations++;
-        scoreShift = 0;
-        if (caching)
-        {
-            // The cache key is the evaluated σ̄ as the network saw it (float32).
-            tokens.AsSpan().CopyTo(evaluatedTokens);
-            evaluatedSigma = (float)sigmaBar;
-            cacheValid = true;
-        }
-    }
 }

@@ -45,8 +45,9 @@ public abstract class SamplingGraph
 
     /// <summary>Draws from the t = 1 reference distribution (sample_limit): absorb all mask; uniform i.i.d. uniform tokens.</summary>
     /// <param name="tokens">Destination, any shape (row-major).</param>
-    /// <param name="seed">Run seed; row k uses the stream (seed, <see cref="ulong.MaxValue"/>, k).</param>
-    public abstract void SampleLimit(Span<long> tokens, ulong seed);
+    /// <param name="seed">Run seed; row k uses the stream (seed, <see cref="ulong.MaxValue"/>, firstRow + k).</param>
+    /// <param name="firstRow">Stream index of the first row (a sequence with stream index i of length L starts at i·L).</param>
+    public abstract void SampleLimit(Span<long> tokens, ulong seed, ulong firstRow = 0);
 
     /// <summary>Reverse rate (spec §3.1): R_y = Q[x, y] s_y for y ≠ x, R_x = −Σ_{y≠x} R_y.</summary>
     /// <param name="x">Current token.</param>

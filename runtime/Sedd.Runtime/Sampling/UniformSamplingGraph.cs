@@ -25,11 +25,11 @@ public sealed class UniformSamplingGraph : SamplingGraph
     public override bool CanChange(long token) => true;
 
     /// <inheritdoc />
-    public override void SampleLimit(Span<long> tokens, ulong seed)
+    public override void SampleLimit(Span<long> tokens, ulong seed, ulong firstRow = 0)
     {
         for (int k = 0; k < tokens.Length; k++)
         {
-            var random = Xoshiro256StarStar.ForRow(seed, ulong.MaxValue, (ulong)k);
+            var random = Xoshiro256StarStar.ForRow(seed, ulong.MaxValue, firstRow + (ulong)k);
             tokens[k] = random.NextInt(Dimension);
         }
     }

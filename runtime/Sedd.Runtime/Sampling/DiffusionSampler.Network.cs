@@ -1,0 +1,125 @@
+using System.Diagnostics;
+
+namespace Sedd.Runtime.Sampling;
+
+// The network half of the sampler: which sequences to evaluate, exact per-sequence caching for
+// time-independent networks, and calls on contiguous ranges of sequences.
+public sealed partial class DiffusionSampler
+{
+    bool caching;
+    bool scaleBySigma;
+    long[] evaluatedTokens = [];   // [B, L]: tokens each cached output was computed from
+    float[] evaluatedSigma = [];   // [B]: σ̄ (as the network saw it) of each cached output
+    bool[] cacheValid = [];        // [B]
+    double[] targetSigma = [];     // [B]: σ̄ each sequence is evaluated at this step
+    double[] rowShift = [];        // [B]: added to every log-score but the own token's (cached outputs)
+    bool[] evaluate = [];          // [B]: scratch, sequences evaluated this step
+    long networkTicks;
+
+    /// <summary>Steps in which the network ran for at least one sequence since the last reset.</summary>
+    public int NetworkEvaluations { get; private set; }
+
+    /// <summary>Steps in which no sequence needed the network (every output came from the cache) since the last reset.</summary>
+    public int CachedEvaluations { get; private set; }
+
+    /// <summary>Calls made to the network since the last reset (a step calls it once per contiguous range of sequences it evaluates).</summary>
+    public int NetworkCalls { get; private set; }
+
+    /// <summary>Sequences evaluated by the network since the last reset, summed over steps (the work actually done).</summary>
+    public long RowEvaluations { get; private set; }
+
+    /// <summary>Sequences whose output came from the cache since the last reset, summed over steps (the work saved).</summary>
+    public long CachedRows { get; private set; }
+
+    /// <summary>Whether this sampler caches the network's output (a time-independent network and <see cref="SamplingOptions.CacheScores"/>).</summary>
+    public bool Caching => caching;
+
+    /// <summary>Time spent inside the network since the last reset.</summary>
+    public TimeSpan NetworkTime => TimeSpan.FromSeconds((double)networkTicks / Stopwatch.Frequency);
+
+    void InitializeNetwork(IScoreFunctionTraits? traits)
+    {
+        caching = Options.CacheScores && traits is { TimeIndependent: true };
+        scaleBySigma = traits is { ScaleBySigma: true };
+        evaluatedTokens = caching ? new long[tokens.Length] : [];
+        evaluatedSigma = new float[Batch];
+        cacheValid = new bool[Batch];
+        targetSigma = new double[Batch];
+        rowShift = new double[Batch];
+        evaluate = new bool[Batch];
+    }
+
+    void ResetNetwork()
+    {
+        Array.Clear(cacheValid);
+        Array.Clear(rowShift);
+        NetworkEvaluations = CachedEvaluations = NetworkCalls = 0;
+        RowEvaluations = CachedRows = 0;
+        networkTicks = 0;
+    }
+
+    // Every active sequence at the same σ̄ (the predictor and denoiser steps; cast after evaluating in double).
+    void EvaluateAll(double sigmaBar)
+    {
+        Array.Fill(targetSigma, sigmaBar);
+        Evaluate(active);
+    }
+
+    // Evaluates each active sequence at targetSigma[b]: from the cache when its tokens are those of its
+    // last evaluation (time-independent networks), else through the network, one call per contiguous
+    // range of sequences that need it. Ranges write straight into their own slice of the output, so no
+    // row is copied; the network's output for a sequence does not depend on the range it is part of.
+    void Evaluate(bool[] wanted)
+    {
+        int length = Length;
+        int needed = 0;
+        for (int b = 0; b < Batch; b++)
+        {
+            evaluate[b] = false;
+            rowShift[b] = 0;
+            if (!wanted[b] || !active[b]) continue;
+            float s = (float)targetSigma[b];
+            if (caching && cacheValid[b] && tokens.AsSpan(b * length, length).SequenceEqual(evaluatedTokens.AsSpan(b * length, length)))
+            {
+                // Exact: the buffer still holds the output at evaluatedSigma; rows read it shifted by
+                // ln expm1s(σ̄_old) − ln expm1s(σ̄_new), own token kept at 0.
+                if (scaleBySigma && s != evaluatedSigma[b])
+                    rowShift[b] = Math.Log(SeddMath.Expm1s(evaluatedSigma[b])) - Math.Log(SeddMath.Expm1s(s));
+                CachedRows++;
+                continue;
+            }
+            evaluate[b] = true;
+            sigma[b] = s;
+            needed++;
+        }
+        if (needed == 0)
+        {
+            CachedEvaluations++;
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
+        int d = dimension;
+        for (int first = 0; first < Batch;)
+        {
+            if (!evaluate[first]) { first++; continue; }
+            int end = first + 1;
+            while (end < Batch && evaluate[end]) end++;
+            int count = end - first;
+            model.Score(tokens.AsSpan(first * length, count * length), sigma.AsSpan(first, count),
+                logScore.AsSpan(first * length * d, count * length * d));
+            NetworkCalls++;
+            RowEvaluations += count;
+            first = end;
+        }
+        networkTicks += Stopwatch.GetTimestamp() - start;
+        NetworkEvaluations++;
+        if (!caching) return;
+        for (int b = 0; b < Batch; b++)
+        {
+            if (!evaluate[b]) continue;
+            tokens.AsSpan(b * length, length).CopyTo(evaluatedTokens.AsSpan(b * length, length));
+            evaluatedSigma[b] = sigma[b];
+            cacheValid[b] = true;
+        }
+    }
+}
