@@ -82,3 +82,32 @@ sealed class NaNScore(int badRow, int dimension) : IScoreFunction
         logScore[badRow * dimension + 1] = float.NaN;
     }
 }
+
+/// <summary>
+/// A time-independent absorbing toy with the output scaling of a real package: log s_y = ln p0_y −
+/// ln expm1s(σ̄) at a masked position, 0 at the own token. Counts its calls and the sequences it saw.
+/// </summary>
+sealed class TimeIndependentAbsorbScore(double[] p0) : IScoreFunction, IScoreFunctionTraits
+{
+    public int Calls { get; private set; }
+
+    public long Sequences { get; private set; }
+
+    public bool TimeIndependent => true;
+
+    public bool ScaleBySigma => true;
+
+    public void Score(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, Span<float> logScore)
+    {
+        Calls++;
+        Sequences += sigma.Length;
+        int v = p0.Length, d = v + 1, length = tokens.Length / sigma.Length;
+        for (int r = 0; r < tokens.Length; r++)
+        {
+            double shift = Math.Log(SeddMath.Expm1s(sigma[r / length]));
+            var row = logScore.Slice(r * d, d);
+            for (int y = 0; y < d; y++) row[y] = y < v ? (float)(Math.Log(p0[y]) - shift) : 0;
+            row[(int)tokens[r]] = 0;
+        }
+    }
+}
