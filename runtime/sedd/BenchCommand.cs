@@ -17,7 +17,7 @@ static class BenchCommand
     public static int Run(string? model, string batchList, int steps, string provider, int threads, TextWriter o, CancellationToken cancel)
     {
         if (steps <= 0) throw new SeddException($"--steps must be at least 1, got {steps}", SeddException.Usage);
-        if (threads < 0) throw new SeddException($"--threads must be ≥ 0 (0 = all cores), got {threads}", SeddException.Usage);
+        ThreadCount.Check(threads, "--threads");
         var batches = ParseBatches(batchList);
         var ep = ExecutionProviders.Parse(provider);
         var package = ModelLocator.Open(model);
@@ -60,8 +60,8 @@ static class BenchCommand
         var result = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out result[i]) || result[i] < 1)
-                throw new SeddException($"--batch takes comma-separated positive sizes such as 1,8; '{parts[i]}' is not one", SeddException.Usage);
-        if (result.Length == 0) throw new SeddException("--batch needs at least one size, e.g. 1,8", SeddException.Usage);
+                throw new SeddException($"--batch-sizes takes comma-separated positive sizes such as 1,8; '{TerminalText.Neutralise(parts[i], keepNewlines: false)}' is not one", SeddException.Usage);
+        if (result.Length == 0) throw new SeddException("--batch-sizes needs at least one size, e.g. 1,8", SeddException.Usage);
         return result;
     }
 }

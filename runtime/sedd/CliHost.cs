@@ -20,10 +20,12 @@ static class CliHost
     /// <param name="tool">Tool name, the prefix of every message.</param>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="interrupted">Set by the tool's signal handler: a run that ends after it reports "cancelled".</param>
-    public static int Run<TCommands>(string tool, string[] args, CancellationToken interrupted = default) where TCommands : class
+    /// <param name="pathOptions">Options that take a path: an empty value for one is a usage error.</param>
+    public static int Run<TCommands>(string tool, string[] args, CancellationToken interrupted = default, IReadOnlyCollection<string>? pathOptions = null) where TCommands : class
     {
         try
         {
+            RejectEmptyPaths(args, pathOptions);
             var builder = CoconaApp.CreateBuilder(args, o => o.EnableShellCompletionSupport = false);
             builder.Logging.ClearProviders();
             // On Ctrl+C or SIGTERM the host cancels the command's token and then waits for the command only
@@ -49,6 +51,24 @@ static class CliHost
         catch (Exception e) when (IsReported(e))
         {
             return Report(tool, e);
+        }
+    }
+
+    // Cocona binds an empty string to an option as if it were absent, so `--model ""` would silently mean
+    // "the default"; an empty path is a mistake worth naming.
+    static void RejectEmptyPaths(string[] args, IReadOnlyCollection<string>? pathOptions)
+    {
+        if (pathOptions == null) return;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (a == "--") break;
+            int eq = a.IndexOf('=', StringComparison.Ordinal);
+            var name = eq > 0 ? a[..eq] : a;
+            if (!pathOptions.Contains(name)) continue;
+            var value = eq > 0 ? a[(eq + 1)..] : i + 1 < args.Length ? args[i + 1] : null;
+            if (value != null && value.Trim().Length == 0)
+                throw new SeddException($"{name} needs a path, got an empty string", SeddException.Usage);
         }
     }
 

@@ -14,7 +14,7 @@ static class ModelLocator
 
     public static string Resolve(string? model)
     {
-        if (!string.IsNullOrWhiteSpace(model)) return model;
+        if (model != null) return Sedd.Runtime.IO.UserFiles.RequirePathArgument(model, "--model");
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env)) return env;
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })

@@ -21,7 +21,7 @@ static class SeddApp
         // check the token between steps and the run ends with 130.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        return CliHost.Run<SeddCommands>("sedd", args, Interrupted);
+        return CliHost.Run<SeddCommands>("sedd", args, Interrupted, ["--model", "-m", "--output", "-o", "--prompt-file", "-f"]);
     }
 
     static void OnSignal(PosixSignalContext context)

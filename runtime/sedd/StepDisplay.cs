@@ -1,87 +1,58 @@
 using System.Text;
-using Sedd.Runtime.Text;
+using Sedd.Runtime;
+using Sedd.Runtime.Generation;
 
 namespace Sedd.Cli;
 
 /// <summary>
-/// What the user sees while sampling. <c>--show-steps</c> on a terminal redraws the first sample's
-/// canvas after every step, masks as '░', so masks can be watched turning into words; otherwise, when
-/// stderr is a terminal, one progress line on stderr. Redirected streams get nothing (the output must
-/// stay clean for pipes and files).
+/// What the user sees while sampling. <c>--show-steps</c> on a terminal redraws the first sample's text
+/// after every step (masks as '░'; long texts show the window being written after the text so far);
+/// otherwise, when stderr is a terminal, one progress line on stderr. Redirected streams get nothing
+/// (the output must stay clean for pipes and files).
 /// </summary>
-sealed class StepDisplay : IDisposable
+sealed class StepDisplay : IGenerationObserver, IDisposable
 {
-    const char MaskGlyph = '░';
-    readonly SeddTokenizer tokenizer;
-    readonly int? mask;
-    readonly int length;
     readonly bool animate;
     readonly bool progress;
-    readonly int total;
+    readonly int windows;
     int drawnLines;
     bool progressShown;
 
-    public StepDisplay(SeddTokenizer tokenizer, int? mask, int length, bool showSteps, int total)
+    public StepDisplay(bool showSteps, GenerationPlan plan)
     {
-        this.tokenizer = tokenizer;
-        this.mask = mask;
-        this.length = length;
-        this.total = total;
         animate = showSteps && !Console.IsOutputRedirected;
         progress = !animate && !Console.IsErrorRedirected;
+        windows = plan.PlannedWindows;
     }
 
-    /// <summary>After step <paramref name="step"/> of <c>total</c>; <paramref name="first"/> is the first sample.</summary>
-    public void Step(int step, ReadOnlySpan<long> first)
+    public void OnStep(GenerationSnapshot snapshot)
     {
+        if (!animate && !progress) return;
+        var where = windows > 1 ? $"window {snapshot.Window + 1}/{windows}, " : "";
+        var stage = snapshot.Step == snapshot.Steps && snapshot.Steps > 1 ? "final step" : $"step {snapshot.Step}/{snapshot.Steps}";
         if (animate)
         {
-            var text = Render(first) + $"\n[step {step}/{total}]";
+            var text = TerminalText.Neutralise(snapshot.RenderText(0)) + $"\n[{where}{stage}]";
             var sb = new StringBuilder();
             if (drawnLines > 0) sb.Append($"\x1b[{drawnLines}F");
             sb.Append("\x1b[J").Append(text).Append('\n');
             Console.Out.Write(sb.ToString());
             drawnLines = CountLines(text);
         }
-        else if (progress)
+        else
         {
-            Console.Error.Write($"\rsampling: step {step}/{total}");
+            Console.Error.Write($"\r\x1b[Ksampling: {where}{stage}");
             progressShown = true;
         }
     }
 
     /// <summary>Clears the progress line before the results are printed.</summary>
-    public void Finish()
+    public void Dispose()
     {
         if (progressShown) Console.Error.Write("\r\x1b[K");
         progressShown = false;
-        if (animate) Console.Out.WriteLine();
-    }
-
-    public void Dispose() => Finish();
-
-    string Render(ReadOnlySpan<long> tokens)
-    {
-        var sb = new StringBuilder();
-        var run = new List<int>();
-        for (int i = 0; i < length; i++)
-        {
-            if (mask is int m && tokens[i] == m)
-            {
-                Flush();
-                sb.Append(MaskGlyph);
-            }
-            else run.Add((int)tokens[i]);
-        }
-        Flush();
-        return sb.ToString();
-
-        void Flush()
-        {
-            if (run.Count == 0) return;
-            sb.Append(tokenizer.Decode(run.ToArray()));
-            run.Clear();
-        }
+        if (animate && drawnLines > 0) Console.Out.WriteLine();
+        drawnLines = 0;
     }
 
     // Terminal lines the text occupies, wrapping at the window width.

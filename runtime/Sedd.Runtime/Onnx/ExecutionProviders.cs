@@ -30,8 +30,30 @@ public static class ExecutionProviders
         "cpu" => ExecutionProvider.Cpu,
         "cuda" => ExecutionProvider.Cuda,
         "dml" or "directml" => ExecutionProvider.Dml,
-        _ => throw new SeddException($"unknown provider '{text}' (expected cpu, cuda, dml or auto)", SeddException.Usage),
+        _ => throw new SeddException($"unknown provider '{TerminalText.Neutralise(text, keepNewlines: false)}' (expected cpu, cuda, dml or auto)", SeddException.Usage) { Param = "provider" },
     };
+
+    /// <summary>Whether this build's ONNX Runtime has a GPU provider compiled in (CUDA or DirectML); it may still fail to start.</summary>
+    public static bool GpuCompiledIn
+    {
+        get
+        {
+            EnsureQuietEnvironment();
+            var available = OrtEnv.Instance().GetAvailableProviders();
+            return available.Contains("CUDAExecutionProvider") || available.Contains("DmlExecutionProvider");
+        }
+    }
+
+    static bool CompiledIn(ExecutionProvider provider)
+    {
+        var available = OrtEnv.Instance().GetAvailableProviders();
+        return provider switch
+        {
+            ExecutionProvider.Cuda => available.Contains("CUDAExecutionProvider"),
+            ExecutionProvider.Dml => available.Contains("DmlExecutionProvider"),
+            _ => true,
+        };
+    }
 
     /// <summary>The option spelling of a provider.</summary>
     /// <param name="provider">Provider.</param>
@@ -54,7 +76,7 @@ public static class ExecutionProviders
     public static InferenceSession CreateSession(string modelPath, ExecutionProvider requested, int threads, out ExecutionProviderChoice choice)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
-        if (threads < 0) throw new SeddException($"threads must be ≥ 0 (0 = ONNX Runtime's choice), got {threads}", SeddException.Usage);
+        ThreadCount.Check(threads, "threads");
         EnsureQuietEnvironment();
         if (requested != ExecutionProvider.Auto)
         {
@@ -66,6 +88,8 @@ public static class ExecutionProviders
         var rejected = new List<string>();
         foreach (var provider in AutoOrder)
         {
+            // A provider this build does not have is not a failure worth reporting.
+            if (!CompiledIn(provider)) continue;
             var (session, failure) = TryCreate(modelPath, provider, threads);
             if (session != null)
             {

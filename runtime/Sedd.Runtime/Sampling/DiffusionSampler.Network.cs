@@ -14,6 +14,8 @@ public sealed partial class DiffusionSampler
     double[] targetSigma = [];     // [B]: σ̄ each sequence is evaluated at this step
     double[] rowShift = [];        // [B]: added to every log-score but the own token's (cached outputs)
     bool[] evaluate = [];          // [B]: scratch, sequences evaluated this step
+    long[] sequenceEvaluations = [];  // [B]
+    long[] sequenceCached = [];       // [B]
     long networkTicks;
 
     /// <summary>Steps in which the network ran for at least one sequence since the last reset.</summary>
@@ -47,12 +49,20 @@ public sealed partial class DiffusionSampler
         targetSigma = new double[Batch];
         rowShift = new double[Batch];
         evaluate = new bool[Batch];
+        sequenceEvaluations = new long[Batch];
+        sequenceCached = new long[Batch];
     }
+
+    /// <summary>How often sequence <paramref name="b"/> was evaluated by the network and taken from the cache since the last reset.</summary>
+    /// <param name="b">Sequence index.</param>
+    public (long Evaluated, long Cached) SequenceEvaluations(int b) => (sequenceEvaluations[b], sequenceCached[b]);
 
     void ResetNetwork()
     {
         Array.Clear(cacheValid);
         Array.Clear(rowShift);
+        Array.Clear(sequenceEvaluations);
+        Array.Clear(sequenceCached);
         NetworkEvaluations = CachedEvaluations = NetworkCalls = 0;
         RowEvaluations = CachedRows = 0;
         networkTicks = 0;
@@ -86,9 +96,11 @@ public sealed partial class DiffusionSampler
                 if (scaleBySigma && s != evaluatedSigma[b])
                     rowShift[b] = Math.Log(SeddMath.Expm1s(evaluatedSigma[b])) - Math.Log(SeddMath.Expm1s(s));
                 CachedRows++;
+                sequenceCached[b]++;
                 continue;
             }
             evaluate[b] = true;
+            sequenceEvaluations[b]++;
             sigma[b] = s;
             needed++;
         }
