@@ -19,8 +19,9 @@ namespace Sedd.Trainer.Model;
 /// of 0 before the shift): at a masked position it is the own token, which step 2 sets to 0; at an
 /// unmasked one neither the loss nor the absorbing samplers read it (real tokens never move), and this
 /// value keeps the output's whole dependence on σ̄ the single −ln expm1s(σ̄) shift that the runtime's
-/// exact caching of time-independent models relies on. Every entry is finite for σ̄ &gt; 0 whatever
-/// the weights: log_softmax subtracts the row maximum, and the mask column reads no network output.
+/// exact caching of time-independent models relies on. Every entry is finite for σ̄ &gt; 0 whenever the
+/// network's outputs are, however large: log_softmax subtracts the row maximum (no exp overflow), and
+/// the mask column reads no network output.
 /// </remarks>
 public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
 {
