@@ -32,6 +32,7 @@ public static class ModelCard
         Line($"- Diffusion transformer (DDiT): {m.Model.NBlocks} blocks, hidden size {m.Model.HiddenSize}, {m.Model.NHeads} heads, cond_dim {m.Model.CondDim}, MLP width {a.MlpHidden}");
         Line($"- Rotary position embedding; adaLN-zero conditioning on the total noise σ̄{(m.Model.TimeIndependent ? " (time-independent: the network conditions on σ = 0)" : "")}");
         Line($"- Output scaled by σ (absorbing graph): {(m.Model.ScaleBySigma ? "yes" : "no")}");
+        Line($"- Parameterization: {(m.Model.Parameterization == "normalized" ? "normalized (log-softmax over the real tokens, divided by e^σ̄ − 1, as in RADD)" : "score (SEDD's)")}");
         Line($"- Parameters: {m.Model.Parameters.ToString("N0", c)}");
         Line();
         Line("## Graph and noise");

@@ -124,7 +124,7 @@ public static class PackageWriter
             {
                 HiddenSize = a.HiddenSize, CondDim = a.CondDim, NBlocks = a.Blocks, NHeads = a.Heads,
                 Parameters = a.ParameterShapes().Sum(p => p.Shape.Aggregate(1L, (x, d) => x * d)),
-                ScaleBySigma = a.ScaleBySigma, TimeIndependent = a.TimeIndependent,
+                ScaleBySigma = a.ScaleBySigma, TimeIndependent = a.TimeIndependent, Parameterization = a.Parameterization,
             },
             Onnx = new OnnxInfo
             {

@@ -49,6 +49,17 @@ public sealed partial record ScoreNetworkArchitecture
     /// <summary>Condition on σ = 0 whatever σ̄ is (the trainer's time-independent option); §5.7 still uses σ̄.</summary>
     public bool TimeIndependent { get; init; }
 
+    /// <summary>
+    /// Output post-processing (the trainer's <c>model.parameterization</c>): "score" (default; spec §5.7,
+    /// and every imported authors' checkpoint) or "normalized" (needs <see cref="ScaleBySigma"/>): over the
+    /// real-token columns log_softmax − ln expm1s(σ̄), −ln expm1s(σ̄) in the mask column, then the own
+    /// token's 0, so <c>log_score</c> keeps its meaning for the samplers.
+    /// </summary>
+    public string Parameterization { get; init; } = "score";
+
+    /// <summary>Whether <see cref="Parameterization"/> is "normalized".</summary>
+    public bool Normalized => Parameterization == "normalized";
+
     /// <summary>Head dimension H / heads.</summary>
     public int HeadDim => HiddenSize / Heads;
 
@@ -140,6 +151,8 @@ public sealed partial record ScoreNetworkArchitecture
         if (CondDim <= 0 || Blocks <= 0 || MlpHidden <= 0) throw Bad($"cond_dim {CondDim}, n_blocks {Blocks} and MLP width {MlpHidden} must be positive");
         if (FrequencyEmbeddingSize <= 0 || FrequencyEmbeddingSize % 2 != 0) throw Bad($"σ frequency embedding width {FrequencyEmbeddingSize} must be positive and even");
         if (MaxLength <= 0) throw Bad($"maximum length {MaxLength} must be positive");
+        if (Parameterization is not ("score" or "normalized")) throw Bad($"parameterization must be score or normalized, found '{Parameterization}'");
+        if (Normalized && !ScaleBySigma) throw Bad("the normalized parameterization is defined for the absorbing graph only (outputs scaled by σ)");
     }
 
     /// <summary>Checks that <paramref name="weights"/> holds exactly the parameters of this architecture with their shapes.</summary>

@@ -88,6 +88,7 @@ public sealed partial class ScoreNetworkGraph
         yield return new("sedd.max_length", S(a.MaxLength));
         yield return new("sedd.scale_by_sigma", a.ScaleBySigma ? "true" : "false");
         yield return new("sedd.time_independent", a.TimeIndependent ? "true" : "false");
+        yield return new("sedd.parameterization", a.Parameterization);
     }
 
     GraphProto Emit()
@@ -114,7 +115,8 @@ public sealed partial class ScoreNetworkGraph
         var y = FinalLayer(x, c);                                                                // (B, L, vocab)
 
         g.Scope = "postprocess";
-        if (arch.ScaleBySigma) y = g.Op("Sub", [y, LogScale(sigma)]);
+        if (arch.Normalized) y = NormalizedLogScore(y, sigma, indices);
+        else if (arch.ScaleBySigma) y = g.Op("Sub", [y, LogScale(sigma, centre: true)]);
         y = ZeroAtOwnToken(y, indices);
         g.Scope = "";
         g.Output(y, OutputName, DataType.Float, "batch", "seq", arch.Vocab);
@@ -149,12 +151,29 @@ public sealed partial class ScoreNetworkGraph
     }
 
     /// <summary>
-    /// spec §5.7 step 1: ln(expm1s(σ)) + ln(vocab − 1), shaped (B, 1, 1). ONNX has no Expm1, so below
+    /// The normalized parameterization's step 1 (trainer ScoreNetwork.NormalizedLogScore):
+    /// [LogSoftmax(y[..., :V]), 0] − ln expm1s(σ̄), (B, L, V + 1). The mask column is a constant, never
+    /// read from y, so it is finite whatever the weights; the own token's 0 follows as in every graph.
+    /// </summary>
+    string NormalizedLogScore(string y, string sigma, string indices)
+    {
+        int real = arch.Vocab - 1;                                                                  // the mask is the last state
+        var logits = g.Op("Slice", [y, g.ConstI64(0), g.ConstI64(real), g.ConstI64(2)]);          // (B, L, V)
+        var logProbability = g.Op("LogSoftmax", [logits], Attr("axis", -1L));
+        var maskShape = g.Op("Shape", [g.Op("Unsqueeze", [indices, g.ConstI64(2)])]);              // [B, L, 1]
+        var maskColumn = g.Op("ConstantOfShape", [maskShape], AttrScalarTensor("value", 0f));
+        var joined = g.Op("Concat", [logProbability, maskColumn], Attr("axis", 2L));               // (B, L, V + 1)
+        return g.Op("Sub", [joined, LogScale(sigma, centre: false)]);
+    }
+
+    /// <summary>
+    /// spec §5.7 step 1: ln(expm1s(σ)), + ln(vocab − 1) when <paramref name="centre"/> (the score
+    /// parameterization), shaped (B, 1, 1). ONNX has no Expm1, so below
     /// σ = 0.5 e^σ − 1 is the Taylor series in Horner form σ(1 + σ/2(1 + σ/3(…(1 + σ/10)))), whose
     /// truncation error at σ = 0.5 is below 1e-10 relative: float32-exact where Exp(σ) − 1 would lose
     /// up to all digits (σ̄ reaches 1e-5 in the final denoising step).
     /// </summary>
-    string LogScale(string sigma)
+    string LogScale(string sigma, bool centre)
     {
         const int terms = 10;
         var series = g.ConstF(1f);
@@ -163,7 +182,8 @@ public sealed partial class ScoreNetworkGraph
         var small = g.Op("Mul", [sigma, series]);
         var large = g.Op("Sub", [g.Op("Exp", [sigma]), g.ConstF(1f)]);
         var expm1s = g.Op("Where", [g.Op("Less", [sigma, g.ConstF(0.5f)]), small, large]);
-        var term = g.Op("Add", [g.Op("Log", [expm1s]), g.ConstF((float)Math.Log(arch.Vocab - 1))]);
+        var term = g.Op("Log", [expm1s]);
+        if (centre) term = g.Op("Add", [term, g.ConstF((float)Math.Log(arch.Vocab - 1))]);
         return g.Op("Unsqueeze", [term, g.ConstI64(1, 2)]);
     }
 

@@ -47,6 +47,10 @@ public static class TrainerCheckpointSource
         if (noiseType is not ("loglinear" or "geometric")) throw new SeddException($"{configPath}: noise.type is '{noiseType}', expected loglinear or geometric", SeddException.BadInput);
         int length = AuthorsConfig.Int(config, configPath, "model", "length");
         bool timeIndependent = config["model"]?["time_independent"] is JsonValue ti && ti.TryGetValue<bool>(out var b) && b;
+        // Checkpoints written before the key existed are "score".
+        var parameterization = config["model"]?["parameterization"] is JsonNode ? AuthorsConfig.Str(config, configPath, "model", "parameterization") : "score";
+        if (parameterization is not ("score" or "normalized") || parameterization == "normalized" && graph != "absorb")
+            throw new SeddException($"{configPath}: model.parameterization is '{parameterization}', expected score, or normalized with graph.type absorb", SeddException.BadInput);
 
         var weightsPath = Path.Combine(folder, weights == "ema" ? EmaFile : ModelFile);
         var (tensors, metadata) = Safetensors.Read(weightsPath);
@@ -54,7 +58,7 @@ public static class TrainerCheckpointSource
             throw new SeddException($"{weightsPath} has format '{format}', expected a sedd-checkpoint tensor file", SeddException.BadInput);
         // The trainer scales by σ exactly for the absorbing graph (Objectives.cs: scaleBySigma = graph.IsAbsorbing).
         var arch = ScoreNetworkArchitecture.Infer(tensors, AuthorsConfig.Int(config, configPath, "model", "n_heads"), graph == "absorb", maxLength ?? length)
-            with { TimeIndependent = timeIndependent };
+            with { TimeIndependent = timeIndependent, Parameterization = parameterization };
         Agree(configPath, "hidden_size", AuthorsConfig.Int(config, configPath, "model", "hidden_size"), arch.HiddenSize);
         Agree(configPath, "cond_dim", AuthorsConfig.Int(config, configPath, "model", "cond_dim"), arch.CondDim);
         Agree(configPath, "n_blocks", AuthorsConfig.Int(config, configPath, "model", "n_blocks"), arch.Blocks);

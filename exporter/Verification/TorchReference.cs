@@ -63,6 +63,7 @@ public sealed class TorchReference : IReferenceForward
         {
             HiddenSize = a.HiddenSize, CondDim = a.CondDim, NBlocks = a.Blocks, NHeads = a.Heads,
             Dropout = 0, Length = Math.Max(a.MaxLength, source.TrainedLength), TimeIndependent = a.TimeIndependent,
+            Parameterization = a.Parameterization,
         };
         var network = new ScoreNetwork(config, a.Vocab, a.ScaleBySigma);
         try

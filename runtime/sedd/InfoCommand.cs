@@ -21,7 +21,7 @@ static class InfoCommand
         o.WriteLine($"length:       {m.Length}");
         o.WriteLine($"tokenizer:    {m.Tokenizer}");
         o.WriteLine($"model:        hidden {m.Model.HiddenSize}, cond {m.Model.CondDim}, {m.Model.NBlocks} blocks, {m.Model.NHeads} heads, {m.Model.Parameters.ToString("N0", inv)} parameters");
-        o.WriteLine($"              scale_by_sigma {Flag(m.Model.ScaleBySigma)}, time_independent {Flag(m.Model.TimeIndependent)}");
+        o.WriteLine($"              scale_by_sigma {Flag(m.Model.ScaleBySigma)}, time_independent {Flag(m.Model.TimeIndependent)}, parameterization {m.Model.Parameterization}");
         o.WriteLine($"onnx:         {m.Onnx.File}, opset {m.Onnx.Opset}, precision {m.Onnx.Precision}");
         foreach (var t in m.Onnx.Inputs) o.WriteLine($"  input       {t.Name} {t.Type} [{string.Join(", ", t.Shape)}]");
         foreach (var t in m.Onnx.Outputs) o.WriteLine($"  output      {t.Name} {t.Type} [{string.Join(", ", t.Shape)}]");

@@ -17,15 +17,19 @@ public sealed class ExportParityTest(ITestOutputHelper output) : IDisposable
     readonly string root = Directory.CreateTempSubdirectory("sedd-export-parity-").FullName;
 
     [Theory]
-    [InlineData("absorb")]
-    [InlineData("uniform")]
-    public void ExportParity_OrtMatchesTorchSharp(string graph)
+    [InlineData("absorb", "score")]
+    [InlineData("uniform", "score")]
+    [InlineData("absorb", "normalized")]
+    public void ExportParity_OrtMatchesTorchSharp(string graph, string parameterization)
     {
-        var checkpoint = TinyCheckpoints.Create(root, graph);
+        var checkpoint = TinyCheckpoints.Create(root, graph, parameterization: parameterization);
         var result = ExportHarness.Export(checkpoint, Path.Combine(root, "pkg"));
         var v = result.Manifest.Verification!;
         Assert.Equal("torchsharp", v.Reference);
         Assert.True(v.MaxAbsDiff <= ExportVerifier.Fp32Limit, $"export verification {v.MaxAbsDiff}");
+        Assert.Equal(parameterization, result.Manifest.Model.Parameterization);
+        Assert.Equal(parameterization, ModelPackage.Open(result.Folder).Manifest.Model.Parameterization);
+        Assert.Contains($"- Parameterization: {parameterization}", File.ReadAllText(Path.Combine(result.Folder, "README.md")), StringComparison.Ordinal);
 
         var source = SourceLoader.Load(checkpoint, "ema", null, null, null);
         using var reference = TorchReference.TryCreate(source, out var why) ?? throw new InvalidOperationException(why);
@@ -45,10 +49,26 @@ public sealed class ExportParityTest(ITestOutputHelper output) : IDisposable
                     Assert.Equal([batch, length, source.States], shape);
                     var r = reference.Forward(indices, s, length);
                     max = Math.Max(max, y.Zip(r, (a, b) => Math.Abs((double)a - b)).Max());
+                    if (parameterization == "normalized") CheckNormalizedRows(y, indices, s, length, source.Tokens);
                     cases++;
                 }
-        output.WriteLine($"{graph}: max |ORT − TorchSharp| = {max:E2} over {cases} inputs; export check {v.MaxAbsDiff:E2} over {v.Cases}");
-        Assert.True(max <= ExportVerifier.Fp32Limit, $"{graph}: max |Δ| = {max:E2} > 1e-4");
+        output.WriteLine($"{graph} ({parameterization}): max |ORT − TorchSharp| = {max:E2} over {cases} inputs; export check {v.MaxAbsDiff:E2} over {v.Cases}");
+        Assert.True(max <= ExportVerifier.Fp32Limit, $"{graph} ({parameterization}): max |Δ| = {max:E2} > 1e-4");
+    }
+
+    /// <summary>The graph's own contract for the samplers: masked rows sum to 1/expm1s(σ̄) over the real tokens, own token 0.</summary>
+    static void CheckNormalizedRows(float[] y, long[] indices, float[] sigma, int length, int tokens)
+    {
+        int d = tokens + 1;
+        for (int r = 0; r < indices.Length; r++)
+        {
+            Assert.Equal(0f, y[r * d + indices[r]]);
+            if (indices[r] != tokens) continue;
+            double total = 0;
+            for (int j = 0; j < tokens; j++) total += Math.Exp(y[r * d + j]);
+            double e = Sedd.Runtime.SeddMath.Expm1s(sigma[r / length]);
+            Assert.True(Math.Abs(total * e - 1) < 1e-5, $"row {r}: Σ exp(log_score) · expm1s(σ̄) = {total * e:R}");
+        }
     }
 
     [Fact]

@@ -88,20 +88,39 @@ public sealed class PackageTest : IDisposable
         Assert.Contains("corrupt", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Package_Manifest_ParameterizationDefaultsToScoreAndIsChecked()
+    {
+        var result = ExportHarness.Export(TinyCheckpoints.Create(root, "absorb"), Path.Combine(root, "pkg"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(result.Folder, ModelPackage.ManifestFile)))!.AsObject();
+        Assert.Equal("score", (string?)json["model"]!["parameterization"]);
+        // A manifest written before the field existed is a score package.
+        json["model"]!.AsObject().Remove("parameterization");
+        Assert.Equal("score", ModelManifest.Parse(json.ToJsonString(), "old manifest").Model.Parameterization);
+        json["model"]!["parameterization"] = "normalized";
+        Assert.Equal("normalized", ModelManifest.Parse(json.ToJsonString(), "normalized manifest").Model.Parameterization);
+        json["model"]!["scale_by_sigma"] = false;
+        var e = Assert.Throws<SeddException>(() => ModelManifest.Parse(json.ToJsonString(), "bad manifest"));
+        Assert.Contains("model.parameterization", e.Message, StringComparison.Ordinal);
+        json["model"]!["parameterization"] = "radd";
+        Assert.Throws<SeddException>(() => ModelManifest.Parse(json.ToJsonString(), "bad manifest"));
+    }
+
     [Theory]
-    [InlineData("absorb")]
-    [InlineData("uniform")]
-    public void Package_Onnx_PassesReferenceCheckerFullCheck(string graph)
+    [InlineData("absorb", "score")]
+    [InlineData("uniform", "score")]
+    [InlineData("absorb", "normalized")]
+    public void Package_Onnx_PassesReferenceCheckerFullCheck(string graph, string parameterization)
     {
         const string python = "/usr/bin/python3";
         Assert.True(File.Exists(python), $"{python} not found: install python3 and python3-onnx (apt-get install -y python3-onnx)");
         var probe = ToolProcess.RunExecutable(python, "-c", "import onnx");
         Assert.True(probe.Code == 0, $"{python} cannot import onnx: install it with `apt-get install -y python3-onnx` ({probe.Err.Trim()})");
 
-        var result = ExportHarness.Export(TinyCheckpoints.Create(root, graph), Path.Combine(root, "pkg-" + graph));
+        var result = ExportHarness.Export(TinyCheckpoints.Create(root, graph, parameterization: parameterization), Path.Combine(root, $"pkg-{graph}-{parameterization}"));
         var check = ToolProcess.RunExecutable(python, "-c", "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('ok', onnx.__version__)",
             Path.Combine(result.Folder, "model.onnx"));
-        Assert.True(check.Code == 0 && check.Out.StartsWith("ok", StringComparison.Ordinal), $"onnx.checker rejects the {graph} graph: {check.Err}");
+        Assert.True(check.Code == 0 && check.Out.StartsWith("ok", StringComparison.Ordinal), $"onnx.checker rejects the {graph} ({parameterization}) graph: {check.Err}");
     }
 
     public void Dispose() => Directory.Delete(root, recursive: true);

@@ -22,8 +22,8 @@ static class TinyCheckpoints
     /// <summary>Block length of the tiny models.</summary>
     public const int Length = 12;
 
-    /// <summary>Writes a run folder with one checkpoint and returns the checkpoint folder.</summary>
-    public static string Create(string root, string graph, long seed = 7, Action<JsonObject>? editConfig = null)
+    /// <summary>Writes a run folder with one checkpoint (<paramref name="parameterization"/> in its config) and returns the checkpoint folder.</summary>
+    public static string Create(string root, string graph, long seed = 7, Action<JsonObject>? editConfig = null, string parameterization = "score")
     {
         var data = Path.Combine(root, "data");
         Directory.CreateDirectory(data);
@@ -35,7 +35,7 @@ static class TinyCheckpoints
             Output = Path.Combine(root, "run"),
             Graph = new GraphConfig { Type = graph },
             Noise = graph == "absorb" ? new NoiseConfig { Type = "loglinear" } : new NoiseConfig { Type = "geometric", SigmaMin = 1e-4, SigmaMax = 20 },
-            Model = new ModelConfig { HiddenSize = 32, CondDim = 16, NBlocks = 2, NHeads = 4, Dropout = 0, Length = Length },
+            Model = new ModelConfig { HiddenSize = 32, CondDim = 16, NBlocks = 2, NHeads = 4, Dropout = 0, Length = Length, Parameterization = parameterization },
         };
         int vocab = graph == "absorb" ? Tokens + 1 : Tokens;
         using var scope = NewDisposeScope();

@@ -41,14 +41,14 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         return 0;
     }
 
-    [Command("eval", Description = "Perplexity on a split: SEDD's upper bound (spec §4.3) or the AR baseline's exact value, with EMA weights.")]
+    [Command("eval", Description = "Perplexity on a split: SEDD's upper bound (spec §4.3) or the AR baseline's exact value, with EMA weights (or an fp32 model package's weights).")]
     public int Eval(
-        [Argument(Description = "Run folder or checkpoint folder")] string checkpoint,
+        [Argument(Description = "Run folder, checkpoint folder or fp32 model package (a package needs --data)")] string checkpoint,
         [Option("split", Description = "train, valid or test")] string split = "test",
         [Option("samples", Description = "K: Monte-Carlo time samples per sequence (SEDD)")] int samples = 1000,
         [Option("max-blocks", Description = "Score at most this many blocks (0 = the whole split)")] int maxBlocks = 0,
         [Option("batch", Description = "Sequences per forward pass")] int batch = 32,
-        [Option("data", Description = "Prepared data folder (default: the one the model was trained on)")] string? data = null,
+        [Option("data", Description = "Prepared data folder (default: the one the model was trained on; required for a model package)")] string? data = null,
         [Option("seed", Description = "Seed of the time and noise draws")] long seed = 1234,
         [Option("json", Description = "Also write the result as JSON to this file")] string? json = null,
         [Option("threads", Description = "CPU threads (0 = all)")] int threads = 0)

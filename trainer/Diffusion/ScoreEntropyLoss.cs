@@ -36,22 +36,39 @@ public sealed class ScoreEntropyLoss(Graph graph, NoiseSchedule noise, double sa
     public double SamplingEps { get; } = samplingEps;
 
     /// <summary>
-    /// Full training evaluation with randomness from <paramref name="generator"/>: B float64 time
-    /// uniforms first, then the graph's transition draws (see <see cref="Graph.SampleTransition(Tensor, ReadOnlySpan{double}, Generator)"/>).
+    /// Full training evaluation with randomness from <paramref name="generator"/>: the time uniforms
+    /// first (<see cref="DrawTimeUniforms"/>), then the graph's transition draws (see
+    /// <see cref="Graph.SampleTransition(Tensor, ReadOnlySpan{double}, Generator)"/>).
     /// </summary>
     /// <param name="model">(x_t int64 [B,L], σ̄ [B]) → log-score [B,L,D].</param>
     /// <param name="x0">Clean sequences, int64 <c>[B,L]</c>.</param>
     /// <param name="generator">Seeded generator; the global RNG is never used.</param>
-    public LossResult Compute(Func<Tensor, Tensor, Tensor> model, Tensor x0, Generator generator)
+    /// <param name="timeSampling">How t is drawn across the batch (default: i.i.d. uniform, SEDD's).</param>
+    public LossResult Compute(Func<Tensor, Tensor, Tensor> model, Tensor x0, Generator generator, TimeSampling timeSampling = TimeSampling.Uniform)
     {
         ArgumentNullException.ThrowIfNull(x0);
         ArgumentNullException.ThrowIfNull(generator);
-        double[] u;
-        using (var draws = rand(x0.shape[0], ScalarType.Float64, generator.device, generator: generator))
-            u = Graph.HostValues(draws);
-        var t = SampleTimes(u);
+        var t = SampleTimes(DrawTimeUniforms(checked((int)x0.shape[0]), generator, timeSampling));
         var xt = Graph.SampleTransition(x0, Sigmas(t), generator);
         return Compute(model, x0, t, xt);
+    }
+
+    /// <summary>
+    /// The u_b of one batch from <paramref name="generator"/>: <see cref="TimeSampling.Uniform"/> takes B
+    /// float64 uniforms in one call (SEDD's draw); <see cref="TimeSampling.Stratified"/> takes one float64
+    /// uniform u0 and returns <see cref="TimeSamplings.Stratify"/>(u0, B).
+    /// </summary>
+    /// <param name="batch">B.</param>
+    /// <param name="generator">Seeded generator.</param>
+    /// <param name="timeSampling">Uniform or stratified.</param>
+    public static double[] DrawTimeUniforms(int batch, Generator generator, TimeSampling timeSampling)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        int draws = timeSampling == TimeSampling.Stratified ? 1 : batch;
+        double[] u;
+        using (var values = rand(draws, ScalarType.Float64, generator.device, generator: generator))
+            u = Graph.HostValues(values);
+        return timeSampling == TimeSampling.Stratified ? TimeSamplings.Stratify(u[0], batch) : u;
     }
 
     /// <summary>

@@ -32,6 +32,26 @@ public sealed record ModelConfig
     /// </summary>
     public bool TimeIndependent { get; init; }
 
+    /// <summary>
+    /// How the network's output becomes a log-score (spec §5.7). "score" (the default, SEDD's): the
+    /// output minus ln expm1s(σ̄) + ln V on the absorbing graph, unchanged on the uniform one.
+    /// "normalized" (absorbing graph only; RADD, Ou et al. 2024, whose true score at a masked position is
+    /// p(x0 = y | unmasked tokens)/(e^σ̄ − 1)): log_softmax of the outputs over the V real tokens minus
+    /// ln expm1s(σ̄), and −ln expm1s(σ̄) in the mask column (see <see cref="ScoreNetwork"/>). Same weights
+    /// and the same loss either way, so a "score" model can be continued as a "normalized" one.
+    /// </summary>
+    public string Parameterization { get; init; } = ScoreParameterization;
+
+    /// <summary>The default parameterization's name, "score".</summary>
+    public const string ScoreParameterization = "score";
+
+    /// <summary>The normalized (RADD) parameterization's name, "normalized".</summary>
+    public const string NormalizedParameterization = "normalized";
+
+    /// <summary>Whether <see cref="Parameterization"/> is "normalized".</summary>
+    [JsonIgnore]
+    public bool Normalized => Parameterization == NormalizedParameterization;
+
     /// <summary>Head dimension H / heads.</summary>
     [JsonIgnore]
     public int HeadDim => HiddenSize / NHeads;

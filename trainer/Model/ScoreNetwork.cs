@@ -11,6 +11,18 @@ namespace Sedd.Trainer.Model;
 /// σ̄-conditioning, rotary adaLN-zero transformer blocks, adaLN output layer, then the two
 /// post-processing steps of §5.7. Parameter names are the reference's state_dict keys (§5.8).
 /// </summary>
+/// <remarks>
+/// With <see cref="ModelConfig.Parameterization"/> "normalized" (absorbing graph only) step 1 of §5.7
+/// becomes RADD's (Ou et al. 2024): over the V real-token columns, log_softmax(y) − ln expm1s(σ̄), so
+/// at a masked position Σ_y exp(log-score_y) = 1/expm1s(σ̄) exactly, the true score's total; no −ln V
+/// centring is needed, the softmax normalises. The mask column is set to −ln expm1s(σ̄) (a log-value
+/// of 0 before the shift): at a masked position it is the own token, which step 2 sets to 0; at an
+/// unmasked one neither the loss nor the absorbing samplers read it (real tokens never move), and this
+/// value keeps the output's whole dependence on σ̄ the single −ln expm1s(σ̄) shift that the runtime's
+/// exact caching of time-independent models relies on. Every entry is finite for σ̄ &gt; 0 whenever the
+/// network's outputs are, however large: log_softmax subtracts the row maximum (no exp overflow), and
+/// the mask column reads no network output.
+/// </remarks>
 public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
 {
     readonly EmbeddingLayer vocab_embed;
@@ -23,11 +35,14 @@ public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
     /// <summary>Builds a freshly initialised network (spec §5.9) in float32 on the CPU.</summary>
     /// <param name="config">Architecture (hidden size, blocks, heads, cond_dim, dropout, length).</param>
     /// <param name="vocab">Output/input states D: V + 1 for the absorbing graph, V for the uniform graph.</param>
-    /// <param name="scaleBySigma">Subtract ln(e^σ − 1) + ln(vocab − 1) from the output (absorb only; spec §5.7).</param>
+    /// <param name="scaleBySigma">Subtract ln(e^σ − 1) + ln(vocab − 1) from the output (absorb only; spec §5.7).
+    /// The "normalized" parameterization (<see cref="ModelConfig.Parameterization"/>) requires it.</param>
     public ScoreNetwork(ModelConfig config, int vocab, bool scaleBySigma) : base("SEDD")
     {
         ArgumentNullException.ThrowIfNull(config);
         Validate(config, vocab);
+        if (config.Normalized && !scaleBySigma)
+            ModelThrow.BadConfig("model.parameterization=normalized is defined for the absorbing graph only (its scores are scaled by σ)");
         Config = config;
         Vocab = vocab;
         ScaleBySigma = scaleBySigma;
@@ -112,21 +127,36 @@ public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
         x = output_layer.call(x, c);                                                  // (B, L, vocab)
         if (trace != null) trace["final_layer_out"] = x.detach();
 
-        if (ScaleBySigma)
-            x = x - LogScale(sigma, Vocab).to(x.dtype).view(-1, 1, 1);
+        if (Config.Normalized)
+            x = NormalizedLogScore(x, sigma);
+        else if (ScaleBySigma)
+            x = x - (LogExpm1s(sigma) + Math.Log(Vocab - 1)).to(x.dtype).view(-1, 1, 1);
         // log-ratio of a state to itself is 0 (spec §5.7 step 2)
         return x.scatter(-1, indices.unsqueeze(-1), zeros_like(x.narrow(-1, 0, 1)));
     }
 
     /// <summary>
-    /// ln(expm1s(σ)) + ln(vocab − 1) per row, in float64 (spec §5.7 step 1, §0 for the 0.5 switch):
-    /// at σ ≈ 1e-5 the float32 e^σ − 1 would carry a 1e-3 relative error.
+    /// RADD's step 1 (see the remarks): [log_softmax(y[..., :V]), 0] − ln expm1s(σ̄), (B, L, V + 1), in
+    /// the module's dtype (float32 also in bf16 mode: the output layer returns its input's dtype).
     /// </summary>
-    static Tensor LogScale(Tensor sigma, int vocab)
+    Tensor NormalizedLogScore(Tensor y, Tensor sigma)
+    {
+        int real = Vocab - 1;                                                         // the mask is the last state
+        var logProbability = F.log_softmax(y.narrow(-1, 0, real), -1);              // (B, L, V)
+        var maskColumn = zeros(y.shape[0], y.shape[1], 1, logProbability.dtype, y.device);
+        var shift = LogExpm1s(sigma).to(logProbability.dtype).view(-1, 1, 1);
+        return cat([logProbability, maskColumn], -1) - shift;
+    }
+
+    /// <summary>
+    /// ln(expm1s(σ)) per row, in float64 (spec §5.7 step 1, §0 for the 0.5 switch): at σ ≈ 1e-5 the
+    /// float32 e^σ − 1 would carry a 1e-3 relative error.
+    /// </summary>
+    static Tensor LogExpm1s(Tensor sigma)
     {
         var s = sigma.to_type(ScalarType.Float64);
         var esigm1 = where(s < 0.5, s.expm1(), s.exp() - 1);
-        return esigm1.log() + Math.Log(vocab - 1);
+        return esigm1.log();
     }
 
     /// <summary>Number of trainable parameters (the rotary buffer is not one).</summary>
@@ -177,5 +207,7 @@ public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
         if (config.Dropout is < 0 or >= 1)
             ModelThrow.BadConfig($"dropout {config.Dropout} must be in [0, 1)");
         if (vocab < 2) ModelThrow.BadConfig($"vocabulary {vocab} must have at least 2 states");
+        if (config.Parameterization is not (ModelConfig.ScoreParameterization or ModelConfig.NormalizedParameterization))
+            ModelThrow.BadConfig($"parameterization must be score or normalized, got '{config.Parameterization}'");
     }
 }

@@ -39,6 +39,9 @@ public sealed record TrainState
     /// <summary>Step of <see cref="BestValid"/>.</summary>
     public long BestValidStep { get; init; }
 
+    /// <summary>Validations in a row since the last new best (early stopping, <c>training.patience</c>); 0 in older checkpoints.</summary>
+    public int ValidationsSinceBest { get; init; }
+
     /// <summary>Step the learning-rate warm-up counts from: 0, or the step of a warm start (its AdamW moments start fresh).</summary>
     public long WarmupFrom { get; init; }
 
@@ -187,6 +190,7 @@ public static class Checkpoint
         Same("model.cond_dim", checkpoint.Model.CondDim, run.Model.CondDim);
         Same("model.length", checkpoint.Model.Length, run.Model.Length);
         Same("model.time_independent", checkpoint.Model.TimeIndependent, run.Model.TimeIndependent);
+        Same("model.parameterization", checkpoint.Model.Parameterization, run.Model.Parameterization);
         Same("training.batch_size", checkpoint.Training.BatchSize, run.Training.BatchSize);
         Same("training.seed", checkpoint.Training.Seed, run.Training.Seed);
         Same("data", Path.GetFullPath(checkpoint.Data), Path.GetFullPath(run.Data));

@@ -119,5 +119,11 @@ public static class ConfigLoader
         Require(t.Ema is >= 0 and < 1, "training.ema must be in [0, 1)");
         Require(t.CheckpointEvery > 0 && t.LogEvery > 0 && t.EvalEvery >= 0 && t.MaxNonFinite > 0 && t.KeepCheckpoints > 0, "training intervals must be positive");
         Require(c.Optim.Lr > 0 && c.Optim.Warmup >= 0 && c.Optim.GradClip > 0, "optim.lr and optim.grad_clip must be positive, optim.warmup non-negative");
+        // Training recipe (time sampling, parameterization, early stopping).
+        Require(t.TimeSampling is "uniform" or "stratified", $"training.time_sampling must be uniform or stratified, got '{t.TimeSampling}'");
+        Require(m.Parameterization is "score" or "normalized", $"model.parameterization must be score or normalized, got '{m.Parameterization}'");
+        Require(!m.Normalized || c.Objective != "sedd" || c.Graph.Type == "absorb", "model.parameterization=normalized needs graph.type=absorb (the uniform graph has no mask to normalise over); use score");
+        Require(t.Patience >= 0, $"training.patience must be 0 (off) or a positive number of validations, got {t.Patience}");
+        Require(t.Patience == 0 || t.EvalEvery > 0, "training.patience counts validations, so it needs training.eval_every > 0");
     }
 }

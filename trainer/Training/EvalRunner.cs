@@ -7,23 +7,44 @@ using static TorchSharp.torch;
 
 namespace Sedd.Trainer.Training;
 
-/// <summary><c>sedd-train eval</c>: loads a checkpoint's EMA weights and scores a split.</summary>
+/// <summary>
+/// <c>sedd-train eval</c>: loads a checkpoint's EMA weights, or an fp32 model package's weights
+/// (<see cref="PackageCheckpoint"/>), and scores a split.
+/// </summary>
 public static class EvalRunner
 {
-    /// <summary>Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder); <paramref name="cancel"/> stops it between forward passes.</summary>
+    /// <summary>
+    /// Evaluates <paramref name="checkpoint"/> (a run folder, a checkpoint folder or an fp32 model package,
+    /// which needs <paramref name="data"/>); <paramref name="cancel"/> stops it between forward passes.
+    /// </summary>
     public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log,
         CancellationToken cancel = default)
     {
-        var loaded = Checkpoint.Load(checkpoint);
-        var config = data is null ? loaded.Config : loaded.Config with { Data = data };
+        TrainConfig config;
+        Dictionary<string, TorchSharp.torch.Tensor> weights;
+        string weightsPath;
+        PackageCheckpoint? package = null;
+        if (PackageCheckpoint.Recognizes(checkpoint))
+        {
+            package = PackageCheckpoint.Load(checkpoint, data);
+            (config, weights, weightsPath) = (package.Config, package.Weights, Path.Combine(package.Folder, PackageCheckpoint.WeightsFile));
+        }
+        else
+        {
+            var loaded = Checkpoint.Load(checkpoint);
+            config = data is null ? loaded.Config : loaded.Config with { Data = data };
+            (weights, weightsPath) = (loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
+        }
         if (threads > 0) set_num_threads(threads);
         var device = Devices.Resolve(config.Training.Device);
         using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
+        if (package != null && dataset.Meta.Tokenizer != package.Tokenizer)
+            throw new SeddException($"{config.Data} was prepared with tokenizer {dataset.Meta.Tokenizer}, but the package {checkpoint} uses {package.Tokenizer}", SeddException.BadInput);
         int length = config.Model.Length;
         if (dataset.BlockCount(length) == 0)
             throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
         using var objective = Objectives.Create(config, dataset, device);
-        ModelWeights.Load(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
+        ModelWeights.Load(objective.Network, package?.WeightsFor(objective.Network) ?? weights, weightsPath);
         double prior = config.Objective == "ar" ? 0
             : Evaluator.PriorPerToken(config.Graph.Type, dataset.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
         int lastPercent = -1;

@@ -21,4 +21,14 @@ public interface IObjective : IDisposable
     /// <param name="x0">Clean token blocks, int64 on the training device.</param>
     /// <param name="generator">Explicit random stream for t and x_t (unused by AR).</param>
     Tensor SequenceLoss(Tensor x0, Generator generator);
+
+    /// <summary>
+    /// <see cref="SequenceLoss"/> as the training step draws it: SEDD with <c>training.time_sampling</c>
+    /// (stratified t across the micro-batch when configured). Validation and evaluation keep
+    /// <see cref="SequenceLoss"/>'s i.i.d. draws, so their figures (and the standard error of the bound,
+    /// which assumes independent sequences) do not depend on the training recipe.
+    /// </summary>
+    /// <param name="x0">Clean token blocks, int64 on the training device.</param>
+    /// <param name="generator">Explicit random stream for t and x_t.</param>
+    Tensor TrainingLoss(Tensor x0, Generator generator) => SequenceLoss(x0, generator);
 }

@@ -28,17 +28,20 @@ public static class Objectives
         var noise = NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax);
         var net = new ScoreNetwork(config.Model, (int)graph.Dim, scaleBySigma: graph.IsAbsorbing) { Bf16Matmul = bf16 };
         net.to(device);
-        return new SeddObjective(net, new ScoreEntropyLoss(graph, noise));
+        return new SeddObjective(net, new ScoreEntropyLoss(graph, noise), TimeSamplings.Parse(config.Training.TimeSampling));
     }
 }
 
-/// <summary>SEDD: the diffusion-weighted denoising score entropy of spec §4.1.</summary>
-sealed class SeddObjective(ScoreNetwork network, ScoreEntropyLoss loss) : IObjective
+/// <summary>SEDD: the diffusion-weighted denoising score entropy of spec §4.1; training steps draw t by <paramref name="timeSampling"/>.</summary>
+sealed class SeddObjective(ScoreNetwork network, ScoreEntropyLoss loss, TimeSampling timeSampling) : IObjective
 {
     public nn.Module Network => network;
 
     public Tensor SequenceLoss(Tensor x0, Generator generator) =>
         loss.Compute((x, sigma) => network.call(x, sigma), x0, generator).PerSample;
+
+    public Tensor TrainingLoss(Tensor x0, Generator generator) =>
+        loss.Compute((x, sigma) => network.call(x, sigma), x0, generator, timeSampling).PerSample;
 
     public void Dispose() => network.Dispose();
 }

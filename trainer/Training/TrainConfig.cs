@@ -126,4 +126,18 @@ public sealed record LoopConfig
 
     /// <summary>Stop the run after this many steps with a non-finite loss or gradient.</summary>
     public int MaxNonFinite { get; init; } = 10;
+
+    /// <summary>
+    /// How training steps draw t across a micro-batch of B sequences: "uniform" (default; SEDD's i.i.d.
+    /// draws, bit for bit as before) or "stratified" (one u0 ~ U[0, 1) per micro-batch, u_b = frac(u0 + b/B),
+    /// then t_b = (1 − 1e-3) u_b + 1e-3). Each t_b stays uniform, so the loss stays unbiased; stratified
+    /// lowers its variance. Validation and <c>sedd-train eval</c> always draw i.i.d.
+    /// </summary>
+    public string TimeSampling { get; init; } = "uniform";
+
+    /// <summary>
+    /// Early stopping: stop after this many consecutive validations (every <c>eval_every</c> steps) without
+    /// a new best validation loss, writing the final checkpoint; the best one is kept. Default 0 = off.
+    /// </summary>
+    public int Patience { get; init; }
 }

@@ -88,6 +88,8 @@ public sealed class Trainer
             ModelWeights.Load(network, warm.Weights, Path.Combine(warm.Folder, "model.safetensors"));
             ema.Load(warm.Weights, state.EmaUpdates);
             Output.WriteLine($"started from package {warm.Folder}: step {state.Step}, {state.Tokens:N0} tokens; fresh AdamW moments, learning rate warms up again over {config.Optim.Warmup} steps");
+            if (warm.Parameterization != config.Model.Parameterization)
+                Output.WriteLine($"parameterization {warm.Parameterization} → {config.Model.Parameterization}: the package's weights with the new output post-processing");
         }
         Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ModelWeights.ParameterCount(network):N0} parameters, " +
                          $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
@@ -131,7 +133,7 @@ public sealed class Trainer
                 {
                     for (int i = 0; i < micro; i++) train.ReadBlock(sampler.Next(), length, buffer.AsSpan(i * length, length));
                     var x0 = tensor(buffer, [micro, length], ScalarType.Int64).to(device);
-                    var perSequence = objective.SequenceLoss(x0, noise);
+                    var perSequence = objective.TrainingLoss(x0, noise);
                     var loss = perSequence.mean() / t.Accum;
                     loss.backward();
                     lossValue += loss.item<float>();
@@ -181,9 +183,19 @@ public sealed class Trainer
             {
                 double v = Evaluator.QuickValidation(objective, ema, valid, length, micro, t.EvalBatches, (ulong)t.Seed + 2, device);
                 newBest = double.IsFinite(v) && (state.BestValid is null || v < state.BestValid);
-                if (newBest) state = state with { BestValid = v, BestValidStep = step };
+                state = newBest
+                    ? state with { BestValid = v, BestValidStep = step, ValidationsSinceBest = 0 }
+                    : state with { ValidationsSinceBest = state.ValidationsSinceBest + 1 };
                 metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = Finite(v), ["best"] = newBest });
                 bar.Line($"step {step}: valid {v:F4} nats/token (EMA){(newBest ? ", best so far" : "")}");
+            }
+            if (evalNow && t.Patience > 0 && state.ValidationsSinceBest >= t.Patience && step < t.Steps)
+            {
+                // Early stopping: the final checkpoint is written as usual; Prune keeps the best one.
+                bar.Line($"early stop at step {step}: {state.ValidationsSinceBest} validations in a row without a new best " +
+                         $"(best {state.BestValid:F4} nats/token at step {state.BestValidStep}; training.patience = {t.Patience})");
+                Save("early stop");
+                return state;
             }
             if (step % t.CheckpointEvery == 0 || step == t.Steps || newBest) Save(newBest ? "best validation" : "periodic");
         }

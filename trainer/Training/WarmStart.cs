@@ -14,12 +14,15 @@ namespace Sedd.Trainer.Training;
 /// provenance. The optimiser moments are not in a package, so AdamW starts fresh and the learning
 /// rate warms up again from the package's step. Use it to continue a model whose checkpoints are
 /// gone, or to fine-tune a shipped model on another corpus with the same tokenizer.
+/// The run's <c>model.parameterization</c> may differ from the package's: the weights are the same,
+/// only the output post-processing changes (that is how a "score" model is continued as "normalized").
 /// </summary>
 /// <param name="Folder">Package folder (absolute).</param>
 /// <param name="Weights">Tensors by state_dict name.</param>
 /// <param name="Steps">Optimiser steps the package's weights had (0 when unknown).</param>
 /// <param name="Tokens">Training tokens the package's weights had seen (0 when unknown).</param>
-public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights, long Steps, long Tokens)
+/// <param name="Parameterization">The package's parameterization ("score" for packages that predate the field).</param>
+public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights, long Steps, long Tokens, string Parameterization = "score")
 {
     /// <summary>Opens a package (checksums verified) and checks it fits the run's config and data.</summary>
     /// <param name="folder">Package folder.</param>
@@ -52,7 +55,7 @@ public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights
             throw new SeddException($"{where}: the package lists no {weightsFile} (packages written by sedd-export carry one)", SeddException.BadInput);
         var (tensors, _) = Safetensors.Read(package.PathOf(weightsFile));
         var weights = tensors.ToDictionary(p => p.Key, p => TensorIO.FromSafe(p.Value), StringComparer.Ordinal);
-        return new(package.Folder, weights, m.Provenance.Steps ?? 0, m.Provenance.Tokens ?? 0);
+        return new(package.Folder, weights, m.Provenance.Steps ?? 0, m.Provenance.Tokens ?? 0, m.Model.Parameterization);
     }
 
     /// <summary>

@@ -115,6 +115,8 @@ public sealed record ModelManifest
         Require(Length >= 1, $"length must be positive, found {Length}");
         Require(Model.HiddenSize > 0 && Model.NBlocks > 0 && Model.NHeads > 0 && Model.HiddenSize % Model.NHeads == 0,
             $"model dimensions are inconsistent (hidden {Model.HiddenSize}, {Model.NBlocks} blocks, {Model.NHeads} heads)");
+        Require(Model.Parameterization is "score" || Model.Parameterization == "normalized" && Graph.Type == "absorb" && Model.ScaleBySigma,
+            $"model.parameterization must be score, or normalized for an absorbing graph scaled by σ, found '{Model.Parameterization}'");
         Require(Onnx.Inputs.Count == 2 && Onnx.Outputs.Count == 1, "onnx must declare two inputs (indices, sigma) and one output (log-score)");
         Require(Onnx.Precision is "fp32" or "fp16" or "int8", $"onnx.precision must be fp32, fp16 or int8, found '{Onnx.Precision}'");
         Require(Files.ContainsKey(Onnx.File), $"files lists no checksum for the ONNX file {Onnx.File}");
@@ -187,6 +189,13 @@ public sealed record ModelInfo
 
     /// <summary>The network ignores σ̄ (its conditioning input is 0), so outputs at two noise levels differ only by §5.7's shift.</summary>
     public required bool TimeIndependent { get; init; }
+
+    /// <summary>
+    /// How the graph turns the network's output into log-scores: "score" (the default, SEDD's; packages
+    /// without the key) or "normalized" (absorb only: log_softmax over the real tokens minus ln expm1s(σ̄),
+    /// as in RADD). Informational for samplers: <c>log_score</c> means the same in both.
+    /// </summary>
+    public string Parameterization { get; init; } = "score";
 }
 
 /// <summary>The ONNX graph's contract.</summary>

@@ -101,7 +101,7 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
         var r = SeddProcess.Run("info", "--model", Model);
         Assert.True(r.Code == 0, r.ToString());
         foreach (var expected in new[] { "graph:        absorb, 257 tokens, 258 states, mask id 257", "length:       32", "tokenizer:    gpt2-256",
-            "hidden 16, cond 8, 1 blocks, 2 heads", "precision fp32", "perplexity ≤ 123.40", "verification: against none", "onnx size:", "model.safetensors" })
+            "hidden 16, cond 8, 1 blocks, 2 heads", "parameterization score", "precision fp32", "perplexity ≤ 123.40", "verification: against none", "onnx size:", "model.safetensors" })
             Assert.True(r.Out.Contains(expected, StringComparison.Ordinal), $"missing '{expected}'; {r}");
     }
 

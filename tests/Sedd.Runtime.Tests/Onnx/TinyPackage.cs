@@ -38,12 +38,13 @@ public sealed class TinyPackage : IDisposable
     public string OnnxPath => Path.Combine(Folder, "model.onnx");
 
     /// <summary>Writes a package; <paramref name="edit"/> may change the manifest before it is written.</summary>
-    public static TinyPackage Create(int length = 32, bool timeIndependent = false, int seed = 7, Func<ModelManifest, ModelManifest>? edit = null)
+    public static TinyPackage Create(int length = 32, bool timeIndependent = false, int seed = 7, Func<ModelManifest, ModelManifest>? edit = null,
+        string parameterization = "score")
     {
         var arch = new ScoreNetworkArchitecture
         {
             Vocab = States, HiddenSize = 16, Heads = 2, CondDim = 8, Blocks = 1, MlpHidden = 64,
-            ScaleBySigma = true, MaxLength = length, TimeIndependent = timeIndependent,
+            ScaleBySigma = true, MaxLength = length, TimeIndependent = timeIndependent, Parameterization = parameterization,
         };
         var random = new Random(seed);
         var weights = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
@@ -76,7 +77,7 @@ public sealed class TinyPackage : IDisposable
             Model = new ModelInfo
             {
                 HiddenSize = arch.HiddenSize, CondDim = arch.CondDim, NBlocks = arch.Blocks, NHeads = arch.Heads,
-                Parameters = parameters, ScaleBySigma = true, TimeIndependent = timeIndependent,
+                Parameters = parameters, ScaleBySigma = true, TimeIndependent = timeIndependent, Parameterization = parameterization,
             },
             Onnx = new OnnxInfo
             {

@@ -152,11 +152,16 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
     [InlineData("model.hidden_size=34", SeddException.Usage, "even")]       // 2 heads of 17: rotary needs an even head dim
     [InlineData("model.length=1", SeddException.Usage, "model.length")]
     [InlineData("training.bach_size=3", SeddException.Usage, "training.bach_size")]
-    public void TrainerCliTest_TrainRejectsBadConfig(string setting, int code, string expectedText)
+    [InlineData("graph.type=uniform noise.type=geometric model.parameterization=normalized", SeddException.Usage, "model.parameterization=normalized needs graph.type=absorb")]
+    [InlineData("model.parameterization=radd", SeddException.Usage, "model.parameterization")]
+    [InlineData("training.time_sampling=sobol", SeddException.Usage, "training.time_sampling")]
+    [InlineData("training.patience=3", SeddException.Usage, "training.eval_every")]          // the tiny runs never validate
+    [InlineData("training.patience=-1 training.eval_every=1", SeddException.Usage, "training.patience")]
+    public void TrainerCliTest_TrainRejectsBadConfig(string settings, int code, string expectedText)
     {
         using var t = new TempFolder();
         var output = t.Combine("run");
-        var r = CliProcess.Run(t.Path, ["train", .. TinyTraining.Overrides(runs.Data, output, 2), setting]);
+        var r = CliProcess.Run(t.Path, ["train", .. TinyTraining.Overrides(runs.Data, output, 2), .. settings.Split(' ')]);
         CliProcess.AssertOneLineFailure(r, code, expectedText);
         Assert.Null(Checkpoint.Latest(output));
     }

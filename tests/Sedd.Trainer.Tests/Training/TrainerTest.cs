@@ -38,6 +38,71 @@ public class TrainerTest
     }
 
     [Fact]
+    public void TrainerTest_NormalizedStratifiedOverfitsTinyCorpus()
+    {
+        // The recipe the default model is continued with: model.parameterization=normalized and
+        // training.time_sampling=stratified, same loss, same loop.
+        const int Steps = 150;
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        string[] recipe = ["model.parameterization=normalized", "training.time_sampling=stratified"];
+        var trainer = TinyTraining.NewTrainer();
+        trainer.Run(TinyTraining.Config(data, t.Combine("run"), Steps, recipe), resume: false, CancellationToken.None);
+
+        using var train = TokenDataset.Open(data, DataSplit.Train);
+        double untrained = ScoreEntropyLoss.UntrainedLossPerToken(train.VocabSize);
+        // (Untrained, log_softmax of the zero output is −ln V: the score parameterization's start, (1 − ε) ln V
+        // per token in expectation; ScoreNetworkNormalizedTest checks that exactly, one noisy step cannot.)
+        double last = Tail(trainer, 30);
+        Assert.True(last < 0.5 * untrained, $"normalized + stratified loss after {Steps} steps is {last:F3} nats/token; untrained {untrained:F3}");
+        var saved = Checkpoint.Load(t.Combine("run"));
+        Assert.Equal("normalized", saved.Config.Model.Parameterization);
+        Assert.Equal("stratified", saved.Config.Training.TimeSampling);
+
+        // The option reaches the training loss: the same run with i.i.d. times draws other t from the same seed.
+        var iid = TinyTraining.NewTrainer();
+        iid.Run(TinyTraining.Config(data, t.Combine("iid"), 1, recipe[0]), resume: false, CancellationToken.None);
+        Assert.NotEqual(iid.StepLosses[1], trainer.StepLosses[1]);
+    }
+
+    [Fact]
+    public void TrainerTest_PatienceStopsAfterThatManyValidationsWithoutANewBest()
+    {
+        // A learning rate far too high makes the validation loss jump around, so new bests stop soon. Whatever
+        // the exact curve, the run must end at the first validation that completes `patience` non-best ones
+        // in a row, with a final checkpoint there and the best one kept.
+        const int Patience = 2, Steps = 300;
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        var run = t.Combine("run");
+        var log = new StringWriter();
+        var trainer = new Sedd.Trainer.Training.Trainer { Output = log };
+        var state = trainer.Run(TinyTraining.Config(data, run, Steps, "model.parameterization=normalized", "optim.lr=0.05",
+            "training.eval_every=2", "training.eval_batches=1", "training.checkpoint_every=1000", "training.keep_checkpoints=1",
+            $"training.patience={Patience}"), resume: false, CancellationToken.None);
+
+        var valid = Records(Path.Combine(run, "metrics.jsonl")).Where(r => (string?)r["kind"] == "valid").ToArray();
+        int stop = -1, sinceBest = 0;
+        for (int i = 0; i < valid.Length && stop < 0; i++)
+        {
+            sinceBest = (bool)valid[i]["best"]! ? 0 : sinceBest + 1;
+            if (sinceBest == Patience) stop = i;
+        }
+        Assert.True(stop >= 0 && stop == valid.Length - 1, $"validations ({valid.Length}) went on past the first {Patience} non-best ones in a row (index {stop})");
+        long stopStep = (long)valid[stop]["step"]!;
+        Assert.True(stopStep < Steps, $"the run did not stop early (step {stopStep})");
+        Assert.Equal(stopStep, state.Step);
+        Assert.Equal(Patience, state.ValidationsSinceBest);
+        Assert.Single(log.ToString().Split('\n'), l => l.StartsWith($"early stop at step {stopStep}:", StringComparison.Ordinal));
+
+        // The final checkpoint is the stop step's; the best-validation one survives keep_checkpoints=1.
+        var kept = Checkpoint.All(run).Select(Path.GetFileName).ToArray();
+        Assert.Contains($"step-{stopStep:D8}", kept);
+        Assert.Contains($"step-{state.BestValidStep:D8}", kept);
+        Assert.Equal(stopStep, Checkpoint.Load(run).State.Step);
+    }
+
+    [Fact]
     public void TrainerTest_NonFiniteStepsAreCountedLoggedAndStopTheRun()
     {
         using var t = new TempFolder();

@@ -79,6 +79,31 @@ public class WarmStartTest
         Assert.Equal(2 * config.Optim.Lr / config.Optim.Warmup, lrs[steps + 2], 12);
     }
 
+    [Fact]
+    public void WarmStartTest_AScorePackageContinuesAsNormalized()
+    {
+        // How the default model is continued: same weights, the normalized output post-processing, stratified t.
+        var manifest = ModelPackage.Open(Package).Manifest;
+        Assert.Equal("score", manifest.Model.Parameterization);   // the committed package predates the field
+        long steps = manifest.Provenance.Steps!.Value;
+        using var t = new TempFolder();
+        var data = PrepareData(t);
+        var run = t.Combine("run");
+        var log = new StringWriter();
+        var trainer = new Sedd.Trainer.Training.Trainer { Output = log };
+        var state = trainer.Run(Config(data, run, steps + 1, "model.parameterization=normalized", "training.time_sampling=stratified"),
+            resume: false, CancellationToken.None, init: Package);
+
+        Assert.Equal(steps + 1, state.Step);
+        Assert.Contains("parameterization score → normalized", log.ToString(), StringComparison.Ordinal);
+        // The trained weights carry over: a calibrated score model's logits are nearly normalised already.
+        using var train = TokenDataset.Open(data, DataSplit.Train);
+        double untrained = ScoreEntropyLoss.UntrainedLossPerToken(train.VocabSize);
+        Assert.True(trainer.StepLosses[steps + 1] < 0.8 * untrained,
+            $"first normalized step from the score package scored {trainer.StepLosses[steps + 1]:F3} nats/token; untrained is {untrained:F3}");
+        Assert.Equal("normalized", Checkpoint.Load(run).Config.Model.Parameterization);
+    }
+
     [Theory]
     [InlineData("model.hidden_size=128", "gpt2-4096", "model.hidden_size")]
     [InlineData("model.time_independent=false", "gpt2-4096", "model.time_independent")]
