@@ -35,7 +35,7 @@ sealed class TorchScoreNetwork : IDisposable
         var config = new ModelConfig
         {
             HiddenSize = m.Model.HiddenSize, CondDim = m.Model.CondDim, NBlocks = m.Model.NBlocks, NHeads = m.Model.NHeads,
-            Dropout = 0, Length = m.Length, TimeIndependent = m.Model.TimeIndependent,
+            Dropout = 0, Length = m.Length, TimeIndependent = m.Model.TimeIndependent, Parameterization = m.Model.Parameterization,
         };
         var network = new ScoreNetwork(config, m.Graph.States, m.Model.ScaleBySigma);
         try
