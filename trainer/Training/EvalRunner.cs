@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 using Sedd.Runtime.Noise;
 using Sedd.Trainer.Data;
 using Sedd.Trainer.Model;
@@ -10,18 +11,25 @@ namespace Sedd.Trainer.Training;
 /// <summary><c>sedd-train eval</c>: loads a checkpoint's EMA weights and scores a split.</summary>
 public static class EvalRunner
 {
-    /// <summary>Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder); <paramref name="cancel"/> stops it between forward passes.</summary>
+    /// <summary>
+    /// Evaluates <paramref name="checkpoint"/> (a run or checkpoint folder); <paramref name="cancel"/> stops it between
+    /// forward passes. The batch is capped at the blocks scored, and refused (exit 1) when even that cannot fit in memory.
+    /// </summary>
     public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log,
         CancellationToken cancel = default)
     {
+        ThreadCount.Check(threads, "--threads");
         var loaded = Checkpoint.Load(checkpoint);
-        var config = data is null ? loaded.Config : loaded.Config with { Data = data };
+        var config = data is null ? loaded.Config : loaded.Config with { Data = UserFiles.RequirePathArgument(data, "--data") };
         if (threads > 0) set_num_threads(threads);
         var device = Devices.Resolve(config.Training.Device);
-        using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
+        using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split), cancel: cancel);
         int length = config.Model.Length;
-        if (dataset.BlockCount(length) == 0)
-            throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
+        int blocks = dataset.BlockCount(length);
+        // A batch larger than what is scored only costs memory.
+        batch = Math.Min(batch, maxBlocks > 0 ? Math.Min(blocks, maxBlocks) : blocks);
+        MemoryBudget.Require(TrainingMemory.Forward(config, dataset.VocabSize, batch),
+            $"evaluating batches of {batch} × {length} tokens", "use a smaller --batch");
         using var objective = Objectives.Create(config, dataset, device);
         ModelWeights.Load(objective.Network, loaded.Ema, Path.Combine(loaded.Folder, Checkpoint.EmaFile));
         double prior = config.Objective == "ar" ? 0

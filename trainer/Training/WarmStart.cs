@@ -50,8 +50,7 @@ public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights
         const string weightsFile = "model.safetensors";
         if (!m.Files.ContainsKey(weightsFile))
             throw new SeddException($"{where}: the package lists no {weightsFile} (packages written by sedd-export carry one)", SeddException.BadInput);
-        var (tensors, _) = Safetensors.Read(package.PathOf(weightsFile));
-        var weights = tensors.ToDictionary(p => p.Key, p => TensorIO.FromSafe(p.Value), StringComparer.Ordinal);
+        var weights = TensorIO.Load(package.PathOf(weightsFile), $"{where}: package file");
         return new(package.Folder, weights, m.Provenance.Steps ?? 0, m.Provenance.Tokens ?? 0);
     }
 
