@@ -62,8 +62,11 @@ public static class ResumeConfig
             var ignored = fileValues.Where(p => p.Key != "output" && !given.Contains(p.Key) && savedValues[p.Key] != p.Value
                                                 && !(p.Key == "data" && SameFolder(saved.Data, fileConfig.Data))).Select(p => p.Key).ToArray();
             if (ignored.Length > 0)
-                log.WriteLine($"note: --resume continues with the run's own config ({savedPath}); {configFile} differs in {string.Join(", ", ignored)}, " +
+            {
+                var listed = string.Join(", ", ignored.Take(6)) + (ignored.Length > 6 ? $" and {ignored.Length - 6} more" : "");
+                log.WriteLine($"note: --resume continues with the run's own config ({savedPath}); {configFile} differs in {listed}, " +
                               "which keep the run's values (pass key=value to change one)");
+            }
         }
         return resumed;
     }
