@@ -83,19 +83,31 @@ public static class TrainingBenchmark
         bool implausible = false;
         foreach (var r in rows)
         {
-            double peak = Math.Max(before[r.Precision], after[r.Precision]);
-            double mfu = 100 * r.Flops / peak;
-            string flag = mfu > 100 ? " !" : "";
-            implausible |= mfu > 100;
-            output.WriteLine(string.Create(c, $"{r.Precision,-9} | {r.TokensPerSecond,8:F0} | {r.MsPerStep,7:F0} | {r.Flops / 1e9,13:F1} | {mfu,40:F1}%{flag} | {r.PeakRssMb,11:F0}"));
+            var mfu = MfuCell(r.Flops, Math.Max(before[r.Precision], after[r.Precision]), out bool tooHigh);
+            implausible |= tooHigh;
+            output.WriteLine(string.Create(c, $"{r.Precision,-9} | {r.TokensPerSecond,8:F0} | {r.MsPerStep,7:F0} | {r.Flops / 1e9,13:F1} | {mfu,42} | {r.PeakRssMb,11:F0}"));
         }
         if (rows.Count == 2 && rows[0].Precision == "fp32")
             output.WriteLine(string.Create(c, $"bf16 end-to-end speed-up over fp32: {rows[1].TokensPerSecond / rows[0].TokensPerSecond:F2}×"));
-        if (implausible)
-            output.WriteLine($"! MFU above 100 % is a measurement problem, not a result: the model ran faster than the matmul peak measured here. " +
-                             $"That happens when the peak was measured while other work loaded the machine (load average {load} at the start, {LoadAverage()} now), " +
-                             "when the CPU's clock changed between the measurements, or when the model's kernels outrun a 1024³ matmul; measure again on an idle machine.");
+        if (implausible) output.WriteLine(ImplausibleMfu(load, LoadAverage()));
     }
+
+    /// <summary>The MFU column: "53.0%", or "119.0% !" flagged when above 100 % (see <see cref="ImplausibleMfu"/>).</summary>
+    /// <param name="flops">Model FLOP/s.</param>
+    /// <param name="peak">Matmul peak FLOP/s of the same precision.</param>
+    /// <param name="implausible">Whether the value exceeds 100 %.</param>
+    internal static string MfuCell(double flops, double peak, out bool implausible)
+    {
+        double mfu = 100 * flops / peak;
+        implausible = !(mfu <= 100);
+        return mfu.ToString("F1", CultureInfo.InvariantCulture) + "%" + (implausible ? " !" : "");
+    }
+
+    /// <summary>Why an MFU above 100 % is a measurement problem, printed under the table when one occurs.</summary>
+    internal static string ImplausibleMfu(string loadBefore, string loadAfter) =>
+        "! MFU above 100 % is a measurement problem, not a result: the model ran faster than the matmul peak measured here. " +
+        $"That happens when the peak was measured while other work loaded the machine (load average {loadBefore} at the start, {loadAfter} at the end), " +
+        "when the CPU's clock changed between the measurements, or when the model's kernels outrun a 1024³ matmul; measure again on an idle machine.";
 
     static (string, double, double, double, double, int) Measure(TrainConfig config, TokenDataset data, Device device, string precision,
         int steps, int warmup, double budgetSeconds, TextWriter output, CancellationToken cancel)

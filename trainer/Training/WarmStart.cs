@@ -27,6 +27,12 @@ public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights
     /// <param name="data">The run's training split (its tokenizer must be the package's).</param>
     public static WarmStart Load(string folder, TrainConfig config, TokenDataset data)
     {
+        // Only regular files are read: a FIFO or device among the package's files is refused here, never waited on.
+        UserFiles.RequirePathArgument(folder, "--init");
+        if (Directory.Exists(folder))
+            foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+                if (FileKinds.Of(entry) is not (FileKind.Regular or FileKind.Directory))
+                    UserFiles.RequireRegularFile(entry, $"--init {folder}: package file");
         var package = ModelPackage.Open(folder);
         var m = package.Manifest;
         var where = $"--init {folder}";
