@@ -35,15 +35,22 @@ public static class EvalRunner
         double prior = config.Objective == "ar" ? 0
             : Evaluator.PriorPerToken(config.Graph.Type, dataset.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
         int lastPercent = -1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = Evaluator.Evaluate(objective, config.Objective, dataset, split, length, batch, samples, maxBlocks, prior, (ulong)seed, device,
             (done, total) =>
             {
-                int percent = 100 * done / total;
-                if (percent / 10 != lastPercent / 10) log.WriteLine($"  {done}/{total} blocks");
+                int percent = (int)(100L * done / total);
+                double elapsed = clock.Elapsed.TotalSeconds, left = elapsed / done * (total - done);
+                if (percent / 10 != lastPercent / 10)
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {done}/{total} blocks ({percent}%), {Minutes(elapsed)} so far, about {Minutes(left)} left"));
                 lastPercent = percent;
             }, cancel);
         return result;
     }
+
+    static string Minutes(double seconds) => seconds < 90
+        ? seconds.ToString("F0", CultureInfo.InvariantCulture) + " s"
+        : (seconds / 60).ToString("F1", CultureInfo.InvariantCulture) + " min";
 
     /// <summary>A human summary of <paramref name="r"/>.</summary>
     public static string Describe(EvalResult r)
