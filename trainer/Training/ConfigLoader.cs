@@ -69,6 +69,23 @@ public static class ConfigLoader
     /// <param name="what">Name for errors.</param>
     public static TrainConfig FromJson(string json, string what) => Resolve(Parse(json, what, SeddException.BadInput), []);
 
+    /// <summary>
+    /// Whether <paramref name="json"/> is a config in sedd-train's format: one JSON object whose keys are all
+    /// config keys and sections. Values are not checked, so a run's config stays recognisable when a
+    /// rule changes or a limit of this machine differs from the one it was made on.
+    /// </summary>
+    /// <param name="json">JSON text.</param>
+    public static bool IsConfig(string json)
+    {
+        try
+        {
+            var source = Parse(json, "config", SeddException.BadInput);
+            Merge(Defaults(), source.Values, "", source, []);
+            return source.Values.ContainsKey("objective") && source.Values.ContainsKey("model");
+        }
+        catch (SeddException) { return false; }
+    }
+
     /// <summary>The keys <paramref name="overrides"/> set, in order (malformed items are skipped here and reported by <see cref="Load"/>).</summary>
     /// <param name="overrides">Items of the form <c>section.key=value</c>.</param>
     public static IReadOnlyList<string> KeysOf(IEnumerable<string> overrides) =>
@@ -118,8 +135,13 @@ public static class ConfigLoader
         }
 
         foreach (var rule in ConfigRules.All)
-            if (Find(root, rule.Key, out var found) && Check(rule, found) is { } problem)
+        {
+            // A limit of this machine (threads per core) binds what is asked now, not a run made on a bigger machine.
+            var stored = origins.GetValueOrDefault(rule.Key)?.ExitCode == SeddException.BadInput;
+            var checkedRule = rule.MachineLimit && stored ? rule with { Max = double.PositiveInfinity } : rule;
+            if (Find(root, rule.Key, out var found) && Check(checkedRule, found) is { } problem)
                 throw Problem(rule.Key, problem, origins);
+        }
 
         TrainConfig config;
         try { config = root.Deserialize<TrainConfig>(Options)!; }

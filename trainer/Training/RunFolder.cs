@@ -74,11 +74,7 @@ public static class RunFolder
     {
         var path = Path.Combine(folder, ConfigFile);
         if (FileKinds.Of(path) != FileKind.Regular) return false;
-        try
-        {
-            ConfigLoader.FromJson(UserFiles.ReadAllText(path, "config file", ConfigLoader.MaxConfigBytes), path);
-            return true;
-        }
+        try { return ConfigLoader.IsConfig(UserFiles.ReadAllText(path, "config file", ConfigLoader.MaxConfigBytes)); }
         catch (SeddException) { return false; }
     }
 

@@ -41,7 +41,8 @@ public sealed class Trainer
         // Before any slow work: a folder this run may not write to is refused at once.
         RunFolder.Check(config.Output, start);
         var device = Devices.Resolve(t.Device);
-        if (t.Threads > 0) set_num_threads(t.Threads);
+        // A run made on a machine with more cores keeps its setting, within this machine's limit.
+        if (t.Threads > 0) set_num_threads(Math.Min(t.Threads, ThreadCount.Max));
         manual_seed(t.Seed);
 
         using var train = TokenDataset.Open(config.Data, DataSplit.Train, cancel: cancel);

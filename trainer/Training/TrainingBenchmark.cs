@@ -61,7 +61,7 @@ public static class TrainingBenchmark
         ArgumentNullException.ThrowIfNull(output);
         var c = CultureInfo.InvariantCulture;
         var device = Devices.Resolve(config.Training.Device);
-        if (config.Training.Threads > 0) set_num_threads(config.Training.Threads);
+        if (config.Training.Threads > 0) set_num_threads(Math.Min(config.Training.Threads, ThreadCount.Max));
         using var data = TokenDataset.Open(config.Data, DataSplit.Train, cancel: cancel);
         int length = config.Model.Length, batch = config.Training.BatchSize;
         data.BlockCount(length); // a split shorter than one block is refused here, before any measurement

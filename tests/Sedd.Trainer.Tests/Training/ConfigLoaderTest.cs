@@ -154,6 +154,12 @@ public class ConfigLoaderTest
         Assert.Equal(max, ConfigLoader.Load(null, [$"training.threads={max}"]).Training.Threads);
         var e = FailsOverride($"training.threads={max + 1}");
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"at most {max} on this machine"), e.Message, StringComparison.Ordinal);
+        // A run made on a machine with more cores still opens here (the trainer caps the threads it uses).
+        var stored = ConfigLoader.ToJson(new TrainConfig()).Replace("\"threads\": 0", string.Create(CultureInfo.InvariantCulture, $"\"threads\": {max + 1}"), StringComparison.Ordinal);
+        Assert.Equal(max + 1, ConfigLoader.FromJson(stored, "a run's config").Training.Threads);
+        Assert.True(ConfigLoader.IsConfig(stored));
+        Assert.False(ConfigLoader.IsConfig("""{"model": {"hidden_size": 768}, "tokens": 50257}"""));
+        Assert.False(ConfigLoader.IsConfig("[]"));
     }
 
     [Fact]
