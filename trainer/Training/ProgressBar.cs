@@ -25,9 +25,9 @@ public sealed class ProgressBar(long firstStep, long lastStep, int plainEvery, T
     /// <summary>Reports a finished step.</summary>
     /// <param name="step">Step just completed.</param>
     /// <param name="stepLoss">Its loss (nats per token).</param>
-    /// <param name="loggedMean">On a logged step: the mean loss since the last log line (what metrics.jsonl records); else null.</param>
+    /// <param name="logged">On a logged step: the mean loss over the steps since the last log line and their number (what metrics.jsonl records); else null.</param>
     /// <param name="tokensPerSecond">Recent training throughput.</param>
-    public void Report(long step, double stepLoss, double? loggedMean, double tokensPerSecond)
+    public void Report(long step, double stepLoss, (double Mean, int Steps)? logged, double tokensPerSecond)
     {
         var (counter, fraction, eta) = Progress(step, clock.Elapsed.TotalSeconds);
         var c = CultureInfo.InvariantCulture;
@@ -40,8 +40,8 @@ public sealed class ProgressBar(long firstStep, long lastStep, int plainEvery, T
             output.Write(string.Create(c, $"\r[{new string('#', filled)}{new string('.', width - filled)}] {counter} loss {stepLoss:F4} (this step) {tokensPerSecond:F0} tok/s ETA {Format(eta)}   "));
             if (step == lastStep) output.WriteLine();
         }
-        else if (loggedMean is { } mean && (step % plainEvery == 0 || step == lastStep))
-            output.WriteLine(string.Create(c, $"{counter}: loss {stepLoss:F4} nats/token this step, {mean:F4} mean since the last line (as logged); {tokensPerSecond:F0} tok/s, ETA {Format(eta)}"));
+        else if (logged is { } window && (step % plainEvery == 0 || step == lastStep))
+            output.WriteLine(string.Create(c, $"{counter}: loss {stepLoss:F4} nats/token this step, {window.Mean:F4} mean of the last {window.Steps} steps (as in metrics.jsonl); {tokensPerSecond:F0} tok/s, ETA {Format(eta)}"));
     }
 
     /// <summary>

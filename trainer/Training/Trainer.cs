@@ -163,14 +163,14 @@ public sealed class Trainer
             windowTokens += (long)batch * length;
             if (finite) { windowLoss += lossValue; windowSteps++; }
             double now = clock.Elapsed.TotalSeconds, tokPerSec = windowTokens / Math.Max(1e-9, now - windowStart);
-            double? logged = null;
+            (double Mean, int Steps)? logged = null;
             if (step % t.LogEvery == 0 || step == t.Steps)
             {
-                logged = windowLoss / windowSteps / length;
+                logged = (windowLoss / windowSteps / length, windowSteps);
                 metrics.Write(new JsonObject
                 {
                     // loss: per-sequence loss (spec §4.1's logged value) averaged over the window_steps steps since the last line.
-                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(logged.Value),
+                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(logged.Value.Mean),
                     ["window_steps"] = windowSteps, ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
@@ -195,7 +195,7 @@ public sealed class Trainer
                 newBest = double.IsFinite(v) && (state.BestValid is null || v < state.BestValid);
                 if (newBest) state = state with { BestValid = v, BestValidStep = step };
                 metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = Finite(v), ["best"] = newBest });
-                bar.Line($"step {step}: valid {v:F4} nats/token (EMA){(newBest ? ", best so far" : "")}");
+                bar.Line($"step {step}: valid {v:F4} nats/token (EMA weights){(newBest ? ", best so far" : "")}");
             }
             if (step % t.CheckpointEvery == 0 || step == t.Steps || newBest) Save(newBest ? "best validation" : "periodic");
         }

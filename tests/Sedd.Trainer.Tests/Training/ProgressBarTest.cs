@@ -36,10 +36,10 @@ public class ProgressBarTest
     {
         var output = new StringWriter();
         var bar = new ProgressBar(1, 20, 10, output);
-        for (long s = 1; s <= 20; s++) bar.Report(s, 5.0 + s / 100.0, s % 10 == 0 ? 5.5 : null, 1000);
+        for (long s = 1; s <= 20; s++) bar.Report(s, 5.0 + s / 100.0, s % 10 == 0 ? (5.5, 10) : null, 1000);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.StartsWith("step 10/20: loss 5.1000 nats/token this step, 5.5000 mean since the last line (as logged)", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("step 10/20: loss 5.1000 nats/token this step, 5.5000 mean of the last 10 steps (as in metrics.jsonl)", lines[0], StringComparison.Ordinal);
         Assert.StartsWith("step 20/20:", lines[1], StringComparison.Ordinal);
     }
 }
