@@ -170,14 +170,16 @@ public sealed class PrepareCommand(TextWriter? output = null)
         return full;
     }
 
+    /// <summary>Whether the folder's meta.json was written by prepare (any version, even damaged values: it is replaced).</summary>
     static bool IsPrepared(string folder)
     {
         try
         {
-            TokenFileMeta.Load(folder);
-            return true;
+            var json = UserFiles.ReadAllText(Path.Combine(folder, TokenFileMeta.FileName), "token metadata", TokenFileMeta.MaxBytes);
+            return System.Text.Json.Nodes.JsonNode.Parse(json) is System.Text.Json.Nodes.JsonObject o
+                && o["format"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? format) && format == TokenFileMeta.FormatName;
         }
-        catch (SeddException)
+        catch (Exception e) when (e is SeddException or System.Text.Json.JsonException)
         {
             return false;
         }

@@ -179,6 +179,11 @@ public class PrepareCommandTest
         var meta = t.Write("out/meta.json", "{\"vocab_size\": 65}");
         Assert.Throws<SeddException>(() => Prepare(Options(t)));
         Assert.Equal("{\"vocab_size\": 65}", File.ReadAllText(meta));
+
+        // An earlier prepare's folder, even of another format version, is prepare's own to replace.
+        File.WriteAllText(meta, "{\"format\": \"sedd-tokens\", \"formatVersion\": 0}");
+        t.Write("out/train.bin", "old tokens");
+        Assert.Equal(PrepareCommand.TextCorpusName, Prepare(Options(t)).Corpus);
     }
 
     [Fact]
