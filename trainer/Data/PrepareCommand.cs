@@ -89,7 +89,7 @@ public sealed class PrepareCommand(TextWriter? output = null)
                 int[] ids;
                 try
                 {
-                    ids = tokenizer.Encode(docs[i].Text);
+                    ids = Encode(tokenizer, docs[i].Text, cancellationToken);
                 }
                 catch (SeddException e)
                 {
@@ -140,6 +140,27 @@ public sealed class PrepareCommand(TextWriter? output = null)
             if (metaTemp is not null && File.Exists(metaTemp))
                 File.Delete(metaTemp);
         }
+    }
+
+    /// <summary>
+    /// Tokenizes one document. A long one (a whole book as one file) takes a while and the tokenizer
+    /// cannot be interrupted, so it runs aside while this thread waits for it or for Ctrl+C: cancelling
+    /// never waits for the end of a long document (the process then exits, and the work with it).
+    /// </summary>
+    static int[] Encode(SeddTokenizer tokenizer, string text, CancellationToken cancel)
+    {
+        if (text.Length < (1 << 20) || !cancel.CanBeCanceled)
+            return tokenizer.Encode(text);
+        var task = Task.Run(() => tokenizer.Encode(text), CancellationToken.None);
+        try
+        {
+            task.Wait(cancel);
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+        }
+        return task.Result;
     }
 
     static string[] Ids(IReadOnlyList<CorpusDocument> docs)
