@@ -33,6 +33,8 @@ public sealed class PrepareCommand(TextWriter? output = null)
     public TokenFileMeta Run(PrepareOptions o, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(o);
+        UserFiles.RequirePathArgument(o.Corpus, "--corpus");
+        UserFiles.RequirePathArgument(o.Output, "--output");
         var clock = Stopwatch.StartNew();
         var spec = TokenizerSpec.Parse(o.Tokenizer); // a usage error before any slow work
 

@@ -70,7 +70,7 @@ public static class ConfigRules
         Real("model.dropout", 0, 1, maxOpen: true),
         Int("model.length", 2, 1 << 20),
         Bool("model.time_independent"),
-        Real("optim.lr", 0, Huge, minOpen: true),
+        Real("optim.lr", 0, double.MaxValue, minOpen: true), // huge rates are legal; they end in the non-finite guard
         Real("optim.beta1", 0, 1, maxOpen: true),
         Real("optim.beta2", 0, 1, maxOpen: true),
         Real("optim.eps", 0, Huge, minOpen: true),

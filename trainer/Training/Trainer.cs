@@ -186,11 +186,11 @@ public sealed class Trainer
                 throw new SeddException($"stopped at step {step}: {state.NonFinite} steps had a non-finite loss or gradient (training.max_non_finite = {t.MaxNonFinite}); lower optim.lr or check the data", SeddException.BadInput);
             }
 
-            bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps);
+            // After Ctrl+C the validation is skipped: the checkpoint comes first (below, or at the next step's start).
+            bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps) && !cancel.IsCancellationRequested;
             bool newBest = false;
             if (evalNow)
             {
-                cancel.ThrowIfCancellationRequested();
                 double v = Evaluator.QuickValidation(objective, ema, valid, length, micro, t.EvalBatches, (ulong)t.Seed + 2, device);
                 newBest = double.IsFinite(v) && (state.BestValid is null || v < state.BestValid);
                 if (newBest) state = state with { BestValid = v, BestValidStep = step };
