@@ -48,12 +48,13 @@ public sealed class Trainer
         using var train = TokenDataset.Open(config.Data, DataSplit.Train, cancel: cancel);
         using var valid = TokenDataset.Open(config.Data, DataSplit.Valid, cancel: cancel);
         int length = config.Model.Length, batch = t.BatchSize, micro = batch / t.Accum;
+        // Settings that cannot fit in memory are the settings' mistake (exit 1), whatever the data.
+        TrainingMemory.RequireTraining(config, train.VocabSize);
         int blocks = train.BlockCount(length);
         if (blocks < micro)
             throw new SeddException($"the train split of {config.Data} has {blocks} blocks of {length} tokens, fewer than one micro-batch of {micro}", SeddException.BadInput);
         // A valid split shorter than one block would otherwise fail at the first validation, after training work.
         if (t.EvalEvery > 0) valid.BlockCount(length);
-        TrainingMemory.RequireTraining(config, train.VocabSize);
 
         LoadedCheckpoint? from = null;
         WarmStart? warm = null;

@@ -148,7 +148,8 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
     // ---- train: config and data that cannot work ----
 
     [Theory]
-    [InlineData("model.length=100000", SeddException.BadInput, "100000")]   // longer than the whole train split
+    [InlineData("model.length=2500", SeddException.BadInput, "2500")]       // longer than the whole train split
+    [InlineData("model.length=100000", SeddException.Usage, "memory")]      // attention over 10⁵ tokens cannot fit
     [InlineData("model.hidden_size=34", SeddException.Usage, "even")]       // 2 heads of 17: rotary needs an even head dim
     [InlineData("model.length=1", SeddException.Usage, "model.length")]
     [InlineData("training.bach_size=3", SeddException.Usage, "training.bach_size")]
