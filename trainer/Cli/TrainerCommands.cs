@@ -80,7 +80,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
         };
         if (output != null && json != null && output != json) throw new SeddException("--output and --json name the same file; pass one", SeddException.Usage);
         var jsonPath = output ?? json;
-        if (jsonPath != null) UserFiles.RequirePathArgument(jsonPath, output != null ? "--output" : "--json");
+        if (jsonPath != null) RequireWritableFile(UserFiles.RequirePathArgument(jsonPath, output != null ? "--output" : "--json"), output != null ? "--output" : "--json");
         if (split is not ("train" or "valid" or "test")) throw new SeddException($"--split must be train, valid or test, got '{split}'", SeddException.Usage);
         if (samples <= 0 || batch <= 0 || maxBlocks < 0) throw new SeddException("--samples and --batch must be positive, --max-blocks zero (all) or positive", SeddException.Usage);
         ThreadCount.Check(threads, "--threads");
@@ -161,6 +161,20 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
     {
         Console.Write(markdown ? ConfigReference.Markdown() : ConfigReference.Text());
         return 0;
+    }
+
+    /// <summary>
+    /// Checks before a long evaluation that its result can be written: the path is new or a regular file
+    /// (it is replaced by renaming, which must never replace a device or a folder) in a folder that exists.
+    /// </summary>
+    static void RequireWritableFile(string path, string option)
+    {
+        var kind = FileKinds.Of(path);
+        if (kind is not (FileKind.Missing or FileKind.Regular))
+            throw new SeddException($"{option} {path} is {FileKinds.Describe(kind)}; expected the path of a file to write", SeddException.Usage);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is null || FileKinds.Of(folder) != FileKind.Directory)
+            throw new SeddException($"{option} {path}: the folder {folder} does not exist", SeddException.Environment);
     }
 
     /// <summary>The overrides plus those the shorthand options stand for (given last, so they win).</summary>

@@ -26,6 +26,9 @@ public static class LossPlot
     /// <param name="title">Plot title.</param>
     public static void Write(string metricsPath, string pngPath, string title)
     {
+        // The plot replaces its file by renaming, which must never replace anything but a regular file.
+        if (Sedd.Runtime.IO.FileKinds.Of(pngPath) is not (Sedd.Runtime.IO.FileKind.Missing or Sedd.Runtime.IO.FileKind.Regular))
+            throw new IOException($"{pngPath} is not a regular file");
         var plot = new Plot();
         var (ts, tv) = MetricsLog.Series(metricsPath, "train", "nats_per_token");
         var (vs, vv) = MetricsLog.Series(metricsPath, "valid", "nats_per_token");

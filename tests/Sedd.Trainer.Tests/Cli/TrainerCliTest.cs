@@ -319,6 +319,7 @@ public class TrainerCliTest(CliRuns runs) : IClassFixture<CliRuns>
     [InlineData("eval", "-m", "")]
     [InlineData("eval", "RUN", "--data", "")]
     [InlineData("eval", "RUN", "-o", "")]
+    [InlineData("eval", "RUN", "-o", "/dev/null")]
     [InlineData("eval", "RUN", "--threads", "100000")]
     [InlineData("eval", "RUN", "-m", "OTHER")]
     [InlineData("prepare", "--corpus", "", "-o", "out")]
