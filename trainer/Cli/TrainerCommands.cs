@@ -151,7 +151,7 @@ sealed class TrainerCommands(ICoconaAppContextAccessor context)
             if (list.Length == 0 || list.Any(p => p is not ("fp32" or "bf16")) || list.Distinct().Count() != list.Length)
                 throw new SeddException($"--precisions takes auto, or fp32 and/or bf16, got '{precisions}'", SeddException.Usage);
         }
-        TrainingBenchmark.Run(cfg, steps, warmup, list, Console.Out, Cancel, seconds);
+        TrainingBenchmark.Run(cfg, steps, warmup, list, Console.Out, Cancel, seconds, progress: Console.Out);
         return 0;
     }
 

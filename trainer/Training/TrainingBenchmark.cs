@@ -50,11 +50,12 @@ public static class TrainingBenchmark
     /// <param name="steps">Timed steps per precision.</param>
     /// <param name="warmup">Untimed steps per precision before them.</param>
     /// <param name="precisions">"fp32" and/or "bf16".</param>
-    /// <param name="output">Where progress and the table go.</param>
+    /// <param name="output">Where the measurements and the table go.</param>
     /// <param name="cancel">Checked between steps and matmuls (Ctrl+C).</param>
     /// <param name="budgetSeconds">Time budget of the timed steps of each precision (0 = none); at least one timed step runs.</param>
+    /// <param name="progress">Where a line per step goes (the console); null for none (a report).</param>
     public static void Run(TrainConfig config, int steps, int warmup, IReadOnlyList<string> precisions, TextWriter output,
-        CancellationToken cancel = default, double budgetSeconds = 0)
+        CancellationToken cancel = default, double budgetSeconds = 0, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(precisions);
@@ -75,7 +76,7 @@ public static class TrainingBenchmark
 
         var rows = new List<(string Precision, double TokensPerSecond, double MsPerStep, double Flops, double PeakRssMb, int Timed)>();
         foreach (var precision in precisions)
-            rows.Add(Measure(config, data, device, precision, steps, warmup, budgetSeconds, output, cancel));
+            rows.Add(Measure(config, data, device, precision, steps, warmup, budgetSeconds, output, progress ?? TextWriter.Null, cancel));
 
         var after = precisions.ToDictionary(p => p, p => MatmulPeak(Type(p), device, cancel));
         output.WriteLine("matmul peak after the steps (1024³):  " + string.Join(", ", after.Select(p => string.Create(c, $"{p.Key} {p.Value / 1e9:F0} GFLOP/s"))));
@@ -110,7 +111,7 @@ public static class TrainingBenchmark
         "when the CPU's clock changed between the measurements, or when the model's kernels outrun a 1024³ matmul; measure again on an idle machine.";
 
     static (string, double, double, double, double, int) Measure(TrainConfig config, TokenDataset data, Device device, string precision,
-        int steps, int warmup, double budgetSeconds, TextWriter output, CancellationToken cancel)
+        int steps, int warmup, double budgetSeconds, TextWriter output, TextWriter progress, CancellationToken cancel)
     {
         var c = CultureInfo.InvariantCulture;
         int length = config.Model.Length, batch = config.Training.BatchSize;
@@ -146,7 +147,7 @@ public static class TrainingBenchmark
                 adam.Update(1e-4);
             }
             if (isTimed) { timed.Stop(); done++; }
-            output.WriteLine(string.Create(c, $"  {precision} step {s + 1}/{warmup + steps} ({(isTimed ? $"timed {done}/{steps}" : "warm-up")}): {clock.Elapsed.TotalSeconds:F2} s"));
+            progress.WriteLine(string.Create(c, $"  {precision} step {s + 1}/{warmup + steps} ({(isTimed ? $"timed {done}/{steps}" : "warm-up")}): {clock.Elapsed.TotalSeconds:F2} s"));
         }
         double seconds = timed.Elapsed.TotalSeconds;
         double tokensPerSecond = (double)done * batch * length / seconds;

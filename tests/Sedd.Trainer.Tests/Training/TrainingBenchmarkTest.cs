@@ -43,7 +43,7 @@ public class TrainingBenchmarkTest
         var data = TinyTraining.PrepareCorpus(t);
         var config = TinyTraining.Config(data, t.Combine("run"), 2);
         var output = new StringWriter();
-        TrainingBenchmark.Run(config, steps: 2, warmup: 1, ["fp32"], output);
+        TrainingBenchmark.Run(config, steps: 2, warmup: 1, ["fp32"], output, progress: output);
         var text = output.ToString();
         Assert.Contains("fp32 step 1/3 (warm-up)", text, StringComparison.Ordinal);
         Assert.Contains("fp32 step 3/3 (timed 2/2)", text, StringComparison.Ordinal);
