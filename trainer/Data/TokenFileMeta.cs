@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 
 namespace Sedd.Trainer.Data;
 
@@ -33,6 +34,9 @@ public sealed record TokenFileMeta
 
     /// <summary>Format marker written to <see cref="Format"/>.</summary>
     public const string FormatName = "sedd-tokens";
+
+    /// <summary>Largest meta.json read (it is about a kilobyte).</summary>
+    public const long MaxBytes = 1 << 20;
 
     /// <summary>The layout version this code writes and reads.</summary>
     public const int CurrentVersion = 1;
@@ -98,29 +102,34 @@ public sealed record TokenFileMeta
     public static TokenFileMeta Load(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        UserFiles.RequirePathArgument(folder, "data folder");
         var path = Path.Combine(folder, FileName);
-        if (!System.IO.File.Exists(path))
+        if (FileKinds.Of(path) == FileKind.Missing)
             throw new SeddException($"'{folder}' is not a prepared token folder: {FileName} is missing (run 'sedd-train prepare').", SeddException.BadInput);
         TokenFileMeta? meta;
         try
         {
-            meta = JsonSerializer.Deserialize<TokenFileMeta>(System.IO.File.ReadAllText(path), s_json);
+            meta = JsonSerializer.Deserialize<TokenFileMeta>(UserFiles.ReadAllText(path, "token metadata", MaxBytes), s_json);
         }
         catch (JsonException e)
         {
             throw new SeddException($"'{path}' is not valid token metadata: {e.Message}", SeddException.BadInput);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SeddException($"Cannot read '{path}': {e.Message}", SeddException.BadInput);
-        }
         if (meta is null || meta.Format != FormatName || meta.FormatVersion != CurrentVersion)
             throw new SeddException(
                 $"'{path}': expected format {FormatName} version {CurrentVersion}, found {meta?.Format ?? "null"} version {meta?.FormatVersion}.",
                 SeddException.BadInput);
-        if (meta.EosId != meta.VocabSize - 1 || meta.TokenDtype != DtypeFor(meta.VocabSize))
+        if (meta.VocabSize < 2 || meta.EosId != meta.VocabSize - 1 || meta.TokenDtype != DtypeFor(meta.VocabSize))
             throw new SeddException(
                 $"'{path}': vocabSize {meta.VocabSize}, eosId {meta.EosId} and tokenDtype {meta.TokenDtype} do not agree.", SeddException.BadInput);
+        if (meta.Splits is null)
+            throw new SeddException($"'{path}' lists no splits.", SeddException.BadInput);
+        foreach (var (name, info) in meta.Splits)
+        {
+            // The file of a split is a plain name inside the folder: never a path that leads elsewhere.
+            if (info is null || info.File is null || info.File != Path.GetFileName(info.File) || info.File is "" or "." or ".." || info.Tokens < 0 || info.Documents < 0)
+                throw new SeddException($"'{path}': the entry of split '{name}' is invalid (expected a file name inside the folder and non-negative counts).", SeddException.BadInput);
+        }
         return meta;
     }
 }

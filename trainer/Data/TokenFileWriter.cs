@@ -8,11 +8,11 @@ namespace Sedd.Trainer.Data;
 /// <see cref="Commit"/> renames it into place; disposing without committing deletes it, so a failed
 /// prepare leaves no half-written <c>.bin</c>.
 /// </summary>
-sealed class TokenFileWriter : IDisposable
+sealed partial class TokenFileWriter : IDisposable
 {
     const int BufferBytes = 1 << 16;
 
-    readonly FileStream _file;
+    readonly Stream _file;
     readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     readonly byte[] _buffer = new byte[BufferBytes];
     readonly int _bytesPerToken;
@@ -22,12 +22,13 @@ sealed class TokenFileWriter : IDisposable
     /// <summary>Opens a temporary file for <paramref name="finalPath"/> in the same folder.</summary>
     /// <param name="finalPath">Where <see cref="Commit"/> puts the file.</param>
     /// <param name="bytesPerToken">2 (uint16) or 4 (int32).</param>
-    public TokenFileWriter(string finalPath, int bytesPerToken)
+    /// <param name="create">Opens the temporary file (tests simulate a full disk); null for a new file.</param>
+    public TokenFileWriter(string finalPath, int bytesPerToken, Func<string, Stream>? create = null)
     {
         FinalPath = finalPath;
         TempPath = TempName(finalPath);
         _bytesPerToken = bytesPerToken;
-        _file = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+        _file = create?.Invoke(TempPath) ?? new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
     }
 
     public string FinalPath { get; }
@@ -41,9 +42,25 @@ sealed class TokenFileWriter : IDisposable
     /// <summary>Hex SHA-256 of everything written; valid after <see cref="Close"/>.</summary>
     public string Sha256 { get; private set; } = "";
 
-    /// <summary>A unique temporary name next to <paramref name="finalPath"/>.</summary>
+    /// <summary>A unique temporary name next to <paramref name="finalPath"/>: <c>.NAME.PID-GUID.tmp</c>, hidden, naming its process.</summary>
     public static string TempName(string finalPath) =>
-        Path.Combine(Path.GetDirectoryName(finalPath)!, $".{Path.GetFileName(finalPath)}.{Guid.NewGuid():N}.tmp");
+        Path.Combine(Path.GetDirectoryName(finalPath)!, $".{Path.GetFileName(finalPath)}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+
+    /// <summary>
+    /// For a temporary name this class makes for a prepared folder's files (<see cref="TempName"/>), the
+    /// process that made it; 0 for the name form of earlier versions, which carried no process id;
+    /// null for any other name, which is never ours to remove.
+    /// </summary>
+    /// <param name="fileName">A file name.</param>
+    public static int? OwnerOf(string fileName)
+    {
+        var m = TempNameRegex().Match(fileName);
+        if (!m.Success) return null;
+        return m.Groups[2].Success ? int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\.(train\.bin|valid\.bin|test\.bin|meta\.json)\.(?:([0-9]{1,9})-)?[0-9a-f]{32}\.tmp$")]
+    private static partial System.Text.RegularExpressions.Regex TempNameRegex();
 
     /// <summary>Appends one document: its tokens, then EOS (spec §7).</summary>
     public void WriteDocument(ReadOnlySpan<int> tokens, int eosId)
@@ -60,7 +77,10 @@ sealed class TokenFileWriter : IDisposable
         if (_closed)
             return;
         FlushBuffer();
-        _file.Flush(flushToDisk: true);
+        if (_file is FileStream fs)
+            fs.Flush(flushToDisk: true);
+        else
+            _file.Flush();
         _file.Dispose();
         Sha256 = Convert.ToHexStringLower(_sha.GetHashAndReset());
         _closed = true;

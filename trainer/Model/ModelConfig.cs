@@ -8,22 +8,22 @@ namespace Sedd.Trainer.Model;
 /// </summary>
 public sealed record ModelConfig
 {
-    /// <summary>Hidden size H.</summary>
+    /// <summary>Hidden size H: the width of every transformer block.</summary>
     public int HiddenSize { get; init; } = 256;
 
-    /// <summary>Noise-conditioning width C (cond_dim).</summary>
+    /// <summary>Width C of the noise-level embedding that modulates every block (unused by the AR baseline).</summary>
     public int CondDim { get; init; } = 128;
 
-    /// <summary>Number of transformer blocks.</summary>
+    /// <summary>Number of transformer blocks (depth).</summary>
     public int NBlocks { get; init; } = 6;
 
-    /// <summary>Attention heads; head dimension = H / heads (must be even for rotary).</summary>
+    /// <summary>Attention heads; hidden_size / n_heads must be even (rotary embeddings rotate pairs).</summary>
     public int NHeads { get; init; } = 4;
 
-    /// <summary>Dropout on each block's branch outputs, before the gate (reference: 0.1).</summary>
+    /// <summary>Dropout on each block's branch outputs during training (the reference uses 0.1).</summary>
     public double Dropout { get; init; } = 0.1;
 
-    /// <summary>Block length L the model is trained on; the longest sequence it accepts.</summary>
+    /// <summary>Tokens per training sequence (block length L); also the longest sequence the model accepts.</summary>
     public int Length { get; init; } = 128;
 
     /// <summary>
@@ -33,7 +33,7 @@ public sealed record ModelConfig
     public bool TimeIndependent { get; init; }
 
     /// <summary>
-    /// How the network's output becomes a log-score (spec §5.7). "score" (the default, SEDD's): the
+    /// How the network's output becomes a log-score. "score" (the default, SEDD's): the
     /// output minus ln expm1s(σ̄) + ln V on the absorbing graph, unchanged on the uniform one.
     /// "normalized" (absorbing graph only; RADD, Ou et al. 2024, whose true score at a masked position is
     /// p(x0 = y | unmasked tokens)/(e^σ̄ − 1)): log_softmax of the outputs over the V real tokens minus

@@ -65,7 +65,7 @@ public sealed record LoadedCheckpoint(string Folder, TrainConfig Config, TrainSt
 /// into place only when complete, then <c>checkpoints/latest</c> is switched atomically; a crash at
 /// any point leaves the previous checkpoint as the latest loadable one.
 /// </summary>
-public static class Checkpoint
+public static partial class Checkpoint
 {
     /// <summary>EMA weights, readable without libtorch (the exporter's input).</summary>
     public const string EmaFile = "ema.safetensors";
@@ -129,43 +129,61 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>The latest complete checkpoint of a run, or null when it has none.</summary>
+    /// <summary>
+    /// The latest complete checkpoint of a run, or null when it has none. The <c>checkpoints/latest</c>
+    /// pointer may only name a checkpoint folder of this run (step-N, no path): a pointer that leads
+    /// anywhere else (<c>..</c>, an absolute path, a link out of the run) is refused, so a resumed run
+    /// can never continue another run's weights.
+    /// </summary>
     /// <param name="run">Run folder.</param>
+    /// <exception cref="SeddException">A pointer that is not a regular file or leaves the run (exit 2).</exception>
     public static string? Latest(string run)
     {
         var root = Root(run);
         var pointer = Path.Combine(root, "latest");
-        if (File.Exists(pointer))
+        if (FileKinds.Of(pointer) != FileKind.Missing)
         {
-            var dir = Path.Combine(root, File.ReadAllText(pointer).Trim());
-            if (File.Exists(Path.Combine(dir, StateFile))) return dir;
+            var name = UserFiles.ReadAllText(pointer, "checkpoint pointer", 1024).Trim();
+            if (!CheckpointName().IsMatch(name))
+                throw new SeddException($"{pointer} names '{TerminalText.Neutralise(name.Length > 80 ? name[..80] + "..." : name, keepNewlines: false)}', which is not a checkpoint of this run; expected a name like step-00000100 (delete the file to use the newest checkpoint)", SeddException.BadInput);
+            var dir = Path.Combine(root, name);
+            if (IsComplete(dir)) return dir;
         }
-        return Directory.Exists(root)
-            ? Directory.GetDirectories(root, "step-*").Where(d => !d.EndsWith(".old", StringComparison.Ordinal) && File.Exists(Path.Combine(d, StateFile)))
-                .Order(StringComparer.Ordinal).LastOrDefault()
-            : null;
+        return All(run).LastOrDefault();
     }
 
-    /// <summary>All complete checkpoints of a run, oldest first.</summary>
+    /// <summary>All complete checkpoints of a run, oldest first (symbolic links, which could lead out of the run, are not checkpoints).</summary>
     /// <param name="run">Run folder.</param>
     public static string[] All(string run) => Directory.Exists(Root(run))
-        ? [.. Directory.GetDirectories(Root(run), "step-*").Where(d => !d.EndsWith(".old", StringComparison.Ordinal) && File.Exists(Path.Combine(d, StateFile))).Order(StringComparer.Ordinal)]
+        ? [.. Directory.GetDirectories(Root(run), "step-*").Where(d => CheckpointName().IsMatch(Path.GetFileName(d)) && IsComplete(d)).Order(StringComparer.Ordinal)]
         : [];
+
+    static bool IsComplete(string dir) =>
+        FileKinds.Of(dir) == FileKind.Directory && new DirectoryInfo(dir).LinkTarget is null && File.Exists(Path.Combine(dir, StateFile));
+
+    [System.Text.RegularExpressions.GeneratedRegex("^step-[0-9]{8,19}$")]
+    private static partial System.Text.RegularExpressions.Regex CheckpointName();
 
     /// <summary>Reads a checkpoint folder; any missing or corrupt file is a one-line error.</summary>
     /// <param name="folder">Checkpoint folder (or a run folder: its latest checkpoint).</param>
     public static LoadedCheckpoint Load(string folder)
     {
+        UserFiles.RequirePathArgument(folder, "checkpoint");
         if (!File.Exists(Path.Combine(folder, StateFile)) && Latest(folder) is { } latest) folder = latest;
-        if (!Directory.Exists(folder)) throw new SeddException($"checkpoint {folder} not found", SeddException.BadInput);
+        if (!Directory.Exists(folder)) throw new SeddException($"checkpoint {folder} not found (expected a run folder or one of its checkpoints/step-N folders)", SeddException.BadInput);
         foreach (var f in new[] { ModelFile, EmaFile, OptimizerFile, StateFile, ConfigFile })
             if (!File.Exists(Path.Combine(folder, f)))
                 throw new SeddException($"checkpoint {folder} is incomplete: {f} is missing", SeddException.BadInput);
-        TrainState state;
-        try { state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(Path.Combine(folder, StateFile)), StateJson)!; }
+        TrainState? state;
+        var statePath = Path.Combine(folder, StateFile);
+        try { state = JsonSerializer.Deserialize<TrainState>(UserFiles.ReadAllText(statePath, "checkpoint file", ConfigLoader.MaxConfigBytes), StateJson); }
         catch (JsonException e) { throw new SeddException($"checkpoint {folder} has a corrupt {StateFile}: {e.Message}", SeddException.BadInput); }
+        if (state is null) throw new SeddException($"checkpoint {folder} has a corrupt {StateFile}: null", SeddException.BadInput);
         if (state.FormatVersion != 1) throw new SeddException($"checkpoint {folder} has format version {state.FormatVersion}; this build reads version 1", SeddException.BadInput);
-        var config = ConfigLoader.FromJson(File.ReadAllText(Path.Combine(folder, ConfigFile)), Path.Combine(folder, ConfigFile));
+        if (state.Step < 0 || state.Epoch < 0 || state.Cursor < 0 || state.Tokens < 0 || state.EmaUpdates < 0 || state.NonFinite < 0 || state.WarmupFrom < 0 || state.BestValidStep < 0)
+            throw new SeddException($"checkpoint {folder} has a corrupt {StateFile}: negative counters", SeddException.BadInput);
+        var configPath = Path.Combine(folder, ConfigFile);
+        var config = ConfigLoader.FromJson(UserFiles.ReadAllText(configPath, "checkpoint file", ConfigLoader.MaxConfigBytes), configPath);
         return new(folder, config, state,
             TensorIO.Load(Path.Combine(folder, ModelFile)), TensorIO.Load(Path.Combine(folder, EmaFile)), TensorIO.Load(Path.Combine(folder, OptimizerFile)));
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 using Sedd.Runtime.Noise;
 using Sedd.Trainer.Data;
 using Sedd.Trainer.Model;
@@ -15,11 +16,14 @@ public static class EvalRunner
 {
     /// <summary>
     /// Evaluates <paramref name="checkpoint"/> (a run folder, a checkpoint folder or an fp32 model package,
-    /// which needs <paramref name="data"/>); <paramref name="cancel"/> stops it between forward passes.
+    /// which needs <paramref name="data"/>); <paramref name="cancel"/> stops it between forward passes. The
+    /// batch is capped at the blocks scored, and refused (exit 1) when even that cannot fit in memory.
     /// </summary>
     public static EvalResult Run(string checkpoint, string split, int samples, int maxBlocks, int batch, string? data, long seed, int threads, TextWriter log,
         CancellationToken cancel = default)
     {
+        ThreadCount.Check(threads, "--threads");
+        if (data != null) UserFiles.RequirePathArgument(data, "--data");
         TrainConfig config;
         Dictionary<string, TorchSharp.torch.Tensor> weights;
         string weightsPath;
@@ -37,26 +41,36 @@ public static class EvalRunner
         }
         if (threads > 0) set_num_threads(threads);
         var device = Devices.Resolve(config.Training.Device);
-        using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split));
+        using var dataset = TokenDataset.Open(config.Data, DataSplits.Parse(split), cancel: cancel);
         if (package != null && dataset.Meta.Tokenizer != package.Tokenizer)
             throw new SeddException($"{config.Data} was prepared with tokenizer {dataset.Meta.Tokenizer}, but the package {checkpoint} uses {package.Tokenizer}", SeddException.BadInput);
         int length = config.Model.Length;
-        if (dataset.BlockCount(length) == 0)
-            throw new SeddException($"the {split} split of {config.Data} has fewer than {length} tokens", SeddException.BadInput);
+        int blocks = dataset.BlockCount(length);
+        // A batch larger than what is scored only costs memory.
+        batch = Math.Min(batch, maxBlocks > 0 ? Math.Min(blocks, maxBlocks) : blocks);
+        MemoryBudget.Require(TrainingMemory.Forward(config, dataset.VocabSize, batch),
+            $"evaluating batches of {batch} × {length} tokens", "use a smaller --batch");
         using var objective = Objectives.Create(config, dataset, device);
         ModelWeights.Load(objective.Network, package?.WeightsFor(objective.Network) ?? weights, weightsPath);
         double prior = config.Objective == "ar" ? 0
             : Evaluator.PriorPerToken(config.Graph.Type, dataset.VocabSize, NoiseSchedule.Create(config.Noise.Type, config.Noise.SigmaMin, config.Noise.SigmaMax).MaxTotalNoise);
         int lastPercent = -1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = Evaluator.Evaluate(objective, config.Objective, dataset, split, length, batch, samples, maxBlocks, prior, (ulong)seed, device,
             (done, total) =>
             {
-                int percent = 100 * done / total;
-                if (percent / 10 != lastPercent / 10) log.WriteLine($"  {done}/{total} blocks");
+                int percent = (int)(100L * done / total);
+                double elapsed = clock.Elapsed.TotalSeconds, left = elapsed / done * (total - done);
+                if (percent / 10 != lastPercent / 10)
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {done}/{total} blocks ({percent}%), {Minutes(elapsed)} so far, about {Minutes(left)} left"));
                 lastPercent = percent;
             }, cancel);
         return result;
     }
+
+    static string Minutes(double seconds) => seconds < 90
+        ? seconds.ToString("F0", CultureInfo.InvariantCulture) + " s"
+        : (seconds / 60).ToString("F1", CultureInfo.InvariantCulture) + " min";
 
     /// <summary>A human summary of <paramref name="r"/>.</summary>
     public static string Describe(EvalResult r)

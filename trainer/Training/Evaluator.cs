@@ -45,7 +45,7 @@ public static class Evaluator
     /// <summary>Mean validation nats per token on the first <paramref name="batches"/> micro-batches, with EMA weights.</summary>
     public static double QuickValidation(IObjective objective, Ema ema, TokenDataset valid, int length, int micro, int batches, ulong seed, Device device)
     {
-        int blocks = Math.Min(valid.BlockCount(length), micro * batches);
+        int blocks = (int)Math.Min(valid.BlockCount(length), (long)micro * batches);
         if (blocks == 0) return double.NaN;
         var generator = new Generator(seed, device);
         ema.Swap();

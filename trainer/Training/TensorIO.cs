@@ -45,11 +45,35 @@ public static class TensorIO
     public static void Save(string path, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         Safetensors.Write(path, tensors.ToDictionary(t => t.Name, t => ToSafe(t.Value), StringComparer.Ordinal), metadata);
 
+    /// <summary>Largest safetensors file read (far above any model this trainer can train on one machine).</summary>
+    public const long MaxFileBytes = 64L << 30;
+
     /// <summary>Reads every tensor of a safetensors file as CPU tensors.</summary>
     /// <param name="path">Source.</param>
-    public static Dictionary<string, Tensor> Load(string path)
+    /// <param name="what">How messages name the file, e.g. "checkpoint file".</param>
+    /// <exception cref="SeddException">Not a regular file, too large for memory, or not valid safetensors (exit 2).</exception>
+    public static Dictionary<string, Tensor> Load(string path, string what = "checkpoint file") =>
+        ReadSafe(path, what).ToDictionary(p => p.Key, p => FromSafe(p.Value), StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reads a safetensors file with the checks every user file gets: only a regular file (a FIFO would
+    /// block), its size against the memory it needs (the bytes, the parsed copy and the tensors), and a
+    /// malformed header reported as bad input in one line.
+    /// </summary>
+    /// <param name="path">Source.</param>
+    /// <param name="what">How messages name the file.</param>
+    public static Dictionary<string, SafeTensor> ReadSafe(string path, string what)
     {
-        var (tensors, _) = Safetensors.Read(path);
-        return tensors.ToDictionary(p => p.Key, p => FromSafe(p.Value), StringComparer.Ordinal);
+        UserFiles.RequireRegularFile(path, what);
+        long size = new FileInfo(path).Length;
+        MemoryBudget.Require(MemoryBudget.Product(size, 3), $"reading {what} {path}", "use a machine with more memory", SeddException.BadInput);
+        var bytes = UserFiles.ReadAllBytes(path, what, MaxFileBytes);
+        try { return Safetensors.Parse(bytes, $"{what} {path}").Tensors; }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException
+                                      or NullReferenceException or KeyNotFoundException or IndexOutOfRangeException or System.Text.Json.JsonException)
+        {
+            // The header is JSON from the file: any shape it may take is the file's fault, never a crash.
+            throw new SeddException($"{what} {path} is not a valid safetensors file ({e.GetType().Name}: {e.Message})", SeddException.BadInput);
+        }
     }
 }

@@ -5,17 +5,18 @@ namespace Sedd.Trainer.Training;
 /// <summary>
 /// Everything a training run needs, resolved from a JSON file plus command-line overrides and
 /// written beside every checkpoint. Defaults are the reference's (spec §7) except the sizes,
-/// which fit a CPU.
+/// which fit a CPU. The summaries of the properties are user documentation: <c>sedd-train config</c>
+/// and docs/config.md print them, and every property needs a rule in <see cref="ConfigRules"/>.
 /// </summary>
 public sealed record TrainConfig
 {
-    /// <summary>"sedd" (score entropy, the product) or "ar" (the autoregressive baseline).</summary>
+    /// <summary>"sedd" (score-entropy discrete diffusion) or "ar" (the autoregressive baseline of the same width and depth).</summary>
     public string Objective { get; init; } = "sedd";
 
-    /// <summary>Prepared data folder (from <c>sedd-train prepare</c>).</summary>
+    /// <summary>Prepared token folder (written by <c>sedd-train prepare</c>).</summary>
     public string Data { get; init; } = "data/brown";
 
-    /// <summary>Run folder: checkpoints, metrics, plots.</summary>
+    /// <summary>Run folder: config.json, metrics.jsonl, loss.png and checkpoints/ (also <c>-o</c>/<c>--output</c> of <c>sedd-train train</c>).</summary>
     public string Output { get; init; } = "runs/brown-absorb";
 
     /// <summary>Forward process (spec §3).</summary>
@@ -37,91 +38,91 @@ public sealed record TrainConfig
 /// <summary>Graph block.</summary>
 public sealed record GraphConfig
 {
-    /// <summary>"absorb" or "uniform".</summary>
+    /// <summary>Forward process: "absorb" (tokens turn into a mask token) or "uniform" (tokens turn into random tokens).</summary>
     public string Type { get; init; } = "absorb";
 }
 
 /// <summary>Noise block. The log-linear schedule ignores sigma_min/sigma_max (ε = 1e-3), as the reference does.</summary>
 public sealed record NoiseConfig
 {
-    /// <summary>"loglinear" or "geometric".</summary>
+    /// <summary>Noise schedule: "loglinear" (σ̄(t) = −ln(1 − (1 − 10⁻³)t), the reference's for absorb) or "geometric" (σ_min^(1−t) σ_max^t).</summary>
     public string Type { get; init; } = "loglinear";
 
-    /// <summary>Geometric σ_min.</summary>
+    /// <summary>Smallest total noise σ_min of the geometric schedule (the log-linear one ignores it).</summary>
     public double SigmaMin { get; init; } = 1e-4;
 
-    /// <summary>Geometric σ_max.</summary>
+    /// <summary>Largest total noise σ_max of the geometric schedule (the log-linear one ignores it).</summary>
     public double SigmaMax { get; init; } = 20;
 }
 
 /// <summary>AdamW with linear warm-up and global-norm clipping (spec §7).</summary>
 public sealed record OptimConfig
 {
-    /// <summary>Peak learning rate.</summary>
+    /// <summary>Peak learning rate of AdamW (reached after the warm-up).</summary>
     public double Lr { get; init; } = 3e-4;
 
-    /// <summary>β1.</summary>
+    /// <summary>AdamW β1: decay of the running mean of gradients.</summary>
     public double Beta1 { get; init; } = 0.9;
 
-    /// <summary>β2.</summary>
+    /// <summary>AdamW β2: decay of the running mean of squared gradients.</summary>
     public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>ε.</summary>
+    /// <summary>AdamW ε added to the root of the second moment.</summary>
     public double Eps { get; init; } = 1e-8;
 
-    /// <summary>Decoupled weight decay (reference: 0).</summary>
+    /// <summary>Decoupled weight decay of AdamW (the reference uses 0).</summary>
     public double WeightDecay { get; init; }
 
-    /// <summary>Warm-up steps: lr_k = lr·min(k/warmup, 1).</summary>
+    /// <summary>Linear warm-up steps: the learning rate at step k is lr·min(k/warmup, 1).</summary>
     public int Warmup { get; init; } = 2500;
 
-    /// <summary>Global gradient-norm limit.</summary>
+    /// <summary>Gradients are scaled down when their global norm exceeds this.</summary>
     public double GradClip { get; init; } = 1.0;
 }
 
 /// <summary>Loop, precision, checkpointing and logging.</summary>
 public sealed record LoopConfig
 {
-    /// <summary>Sequences per optimiser step.</summary>
+    /// <summary>Sequences (blocks of model.length tokens) per optimiser step.</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Gradient-accumulation micro-batches per step (batch_size must divide evenly).</summary>
+    /// <summary>Micro-batches per step (gradient accumulation; batch_size must be a multiple): less memory, same result.</summary>
     public int Accum { get; init; } = 1;
 
-    /// <summary>Optimiser steps to run in total.</summary>
+    /// <summary>Optimiser steps of the whole run (a resumed run goes on until this step).</summary>
     public int Steps { get; init; } = 10000;
 
-    /// <summary>Stop after this many seconds of training (0 = no limit); a checkpoint is written.</summary>
+    /// <summary>Stop after this many seconds of training in this process (0 = no limit); a checkpoint is written.</summary>
     public double MaxSeconds { get; init; }
 
-    /// <summary>EMA rate (0.9999 in the reference).</summary>
+    /// <summary>Decay of the exponential moving average of the weights that evaluation and export use (the reference uses 0.9999).</summary>
     public double Ema { get; init; } = 0.9999;
 
-    /// <summary>Seed of every random stream in the run.</summary>
+    /// <summary>Seed of every random stream of the run (initial weights, data order, noise, dropout; also <c>-s</c>/<c>--seed</c>).</summary>
     public long Seed { get; init; } = 42;
 
-    /// <summary>"fp32" or "bf16" (bf16 matmuls; LayerNorm, softmax and the loss stay fp32).</summary>
+    /// <summary>"fp32" or "bf16" (bf16 matmuls; LayerNorm, softmax and the loss stay fp32). bf16 only pays on hardware with bf16 units.</summary>
     public string Precision { get; init; } = "fp32";
 
-    /// <summary>"auto" (CUDA when available), "cpu" or "cuda".</summary>
+    /// <summary>"auto" (CUDA when available, else the CPU), "cpu" or "cuda".</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>CPU threads for libtorch (0 = all cores).</summary>
+    /// <summary>CPU threads for libtorch (0 = one per core; also <c>-t</c>/<c>--threads</c>).</summary>
     public int Threads { get; init; }
 
-    /// <summary>Log a metrics line every this many steps.</summary>
+    /// <summary>Write a metrics.jsonl line (the mean training loss of these steps) and a console line every this many steps.</summary>
     public int LogEvery { get; init; } = 10;
 
-    /// <summary>Evaluate the validation loss (EMA weights, eval mode) every this many steps (0 = never).</summary>
+    /// <summary>Validation loss (EMA weights) every this many steps (0 = never); a new best writes a checkpoint.</summary>
     public int EvalEvery { get; init; } = 500;
 
-    /// <summary>Validation blocks used by the periodic evaluation.</summary>
+    /// <summary>Micro-batches of the valid split that each periodic validation scores.</summary>
     public int EvalBatches { get; init; } = 8;
 
-    /// <summary>Write a checkpoint every this many steps.</summary>
+    /// <summary>Write a checkpoint every this many steps (and at the end, on Ctrl+C and at the time limit).</summary>
     public int CheckpointEvery { get; init; } = 500;
 
-    /// <summary>Checkpoints kept (oldest removed first; the best-validation one is kept too).</summary>
+    /// <summary>Checkpoints kept (oldest removed first; the best-validation one is kept as well).</summary>
     public int KeepCheckpoints { get; init; } = 3;
 
     /// <summary>Stop the run after this many steps with a non-finite loss or gradient.</summary>

@@ -29,40 +29,50 @@ public sealed class Trainer
     /// <param name="resume">Continue the latest checkpoint in the output folder.</param>
     /// <param name="cancel">Ctrl+C: a checkpoint is written and the loop ends.</param>
     /// <param name="init">Model package to start from (<see cref="WarmStart"/>); not with <paramref name="resume"/>.</param>
-    public TrainState Run(TrainConfig config, bool resume, CancellationToken cancel, string? init = null)
+    /// <param name="startOver">The output folder may hold an earlier run: move it to previous/ and start a new one (<see cref="RunFolder"/>).</param>
+    public TrainState Run(TrainConfig config, bool resume, CancellationToken cancel, string? init = null, bool startOver = false)
     {
         var t = config.Training;
+        if (resume && init != null)
+            throw new SeddException("--resume continues a run's own checkpoint and --init starts a new run from a package; pass one of them", SeddException.Usage);
+        if (resume && startOver)
+            throw new SeddException("--resume continues the run in the output folder and --start-over replaces it with a new one; pass one of them", SeddException.Usage);
+        var start = resume ? RunStart.Resume : startOver ? RunStart.StartOver : RunStart.New;
+        // Before any slow work: a folder this run may not write to is refused at once.
+        RunFolder.Check(config.Output, start);
         var device = Devices.Resolve(t.Device);
-        if (t.Threads > 0) set_num_threads(t.Threads);
+        // A run made on a machine with more cores keeps its setting, within this machine's limit.
+        if (t.Threads > 0) set_num_threads(Math.Min(t.Threads, ThreadCount.Max));
         manual_seed(t.Seed);
 
-        using var train = TokenDataset.Open(config.Data, DataSplit.Train);
-        using var valid = TokenDataset.Open(config.Data, DataSplit.Valid);
+        using var train = TokenDataset.Open(config.Data, DataSplit.Train, cancel: cancel);
+        using var valid = TokenDataset.Open(config.Data, DataSplit.Valid, cancel: cancel);
         int length = config.Model.Length, batch = t.BatchSize, micro = batch / t.Accum;
+        // Settings that cannot fit in memory are the settings' mistake (exit 1), whatever the data.
+        TrainingMemory.RequireTraining(config, train.VocabSize);
         int blocks = train.BlockCount(length);
         if (blocks < micro)
             throw new SeddException($"the train split of {config.Data} has {blocks} blocks of {length} tokens, fewer than one micro-batch of {micro}", SeddException.BadInput);
         // A valid split shorter than one block would otherwise fail at the first validation, after training work.
         if (t.EvalEvery > 0) valid.BlockCount(length);
 
-        var existing = Checkpoint.Latest(config.Output);
         LoadedCheckpoint? from = null;
         WarmStart? warm = null;
-        if (resume && init != null)
-            throw new SeddException("--resume continues a run's own checkpoint and --init starts a new run from a package; pass one of them", SeddException.Usage);
         if (resume)
         {
-            from = Checkpoint.Load(existing ?? throw new SeddException($"--resume: {config.Output} holds no checkpoint", SeddException.BadInput));
+            var existing = Checkpoint.Latest(config.Output)
+                ?? throw new SeddException($"--resume: {config.Output} holds no checkpoint (pass --start-over to start a new run there)", SeddException.BadInput);
+            from = Checkpoint.Load(existing);
             Checkpoint.RequireCompatible(from.Config, config, from.Folder);
         }
-        else if (existing != null)
-            throw new SeddException($"{config.Output} already holds a run (latest {Path.GetFileName(existing)}); pass --resume to continue it or choose another output folder", SeddException.Usage);
         if (init != null)
         {
             warm = WarmStart.Load(init, config, train);
             // The draws of a warm start should not replay those of the run that made the package.
             manual_seed(t.Seed + warm.Steps);
         }
+        cancel.ThrowIfCancellationRequested(); // nothing written yet
+        if (startOver) RunFolder.MoveAside(config.Output, Output);
         PrepareOutput(config);
 
         using var objective = Objectives.Create(config, train, device);
@@ -95,7 +105,7 @@ public sealed class Trainer
                          $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
 
         var sampler = new BlockSampler(blocks, t.Seed, state.Epoch, state.Cursor);
-        using var metrics = new MetricsLog(Path.Combine(config.Output, "metrics.jsonl"), state.Step);
+        using var metrics = new MetricsLog(Path.Combine(config.Output, RunFolder.MetricsFile), from != null ? state.Step : null);
         var bar = new ProgressBar(state.Step + 1, t.Steps, t.LogEvery, Output, t.MaxSeconds);
         var buffer = new long[micro * length];
         var clock = Stopwatch.StartNew();
@@ -156,13 +166,15 @@ public sealed class Trainer
             windowTokens += (long)batch * length;
             if (finite) { windowLoss += lossValue; windowSteps++; }
             double now = clock.Elapsed.TotalSeconds, tokPerSec = windowTokens / Math.Max(1e-9, now - windowStart);
+            (double Mean, int Steps)? logged = null;
             if (step % t.LogEvery == 0 || step == t.Steps)
             {
+                logged = (windowLoss / windowSteps / length, windowSteps);
                 metrics.Write(new JsonObject
                 {
-                    // loss: per-sequence loss (spec §4.1's logged value) averaged over the steps since the last line.
-                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(windowLoss / windowSteps / length),
-                    ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom), ["grad_norm"] = Finite(norm),
+                    // loss: per-sequence loss (spec §4.1's logged value) averaged over the window_steps steps since the last line.
+                    ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(logged.Value.Mean),
+                    ["window_steps"] = windowSteps, ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
                 windowStart = now;
@@ -170,14 +182,15 @@ public sealed class Trainer
                 windowLoss = 0;
                 windowSteps = 0;
             }
-            bar.Report(step, natsPerToken, tokPerSec);
+            bar.Report(step, natsPerToken, logged, tokPerSec);
             if (state.NonFinite >= t.MaxNonFinite)
             {
                 Save("non-finite limit");
                 throw new SeddException($"stopped at step {step}: {state.NonFinite} steps had a non-finite loss or gradient (training.max_non_finite = {t.MaxNonFinite}); lower optim.lr or check the data", SeddException.BadInput);
             }
 
-            bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps);
+            // After Ctrl+C the validation is skipped: the checkpoint comes first (below, or at the next step's start).
+            bool evalNow = t.EvalEvery > 0 && (step % t.EvalEvery == 0 || step == t.Steps) && !cancel.IsCancellationRequested;
             bool newBest = false;
             if (evalNow)
             {
@@ -187,7 +200,7 @@ public sealed class Trainer
                     ? state with { BestValid = v, BestValidStep = step, ValidationsSinceBest = 0 }
                     : state with { ValidationsSinceBest = state.ValidationsSinceBest + 1 };
                 metrics.Write(new JsonObject { ["step"] = step, ["kind"] = "valid", ["nats_per_token"] = Finite(v), ["best"] = newBest });
-                bar.Line($"step {step}: valid {v:F4} nats/token (EMA){(newBest ? ", best so far" : "")}");
+                bar.Line($"step {step}: valid {v:F4} nats/token (EMA weights){(newBest ? ", best so far" : "")}");
             }
             if (evalNow && t.Patience > 0 && state.ValidationsSinceBest >= t.Patience && step < t.Steps)
             {
@@ -210,13 +223,13 @@ public sealed class Trainer
         try { Directory.CreateDirectory(config.Output); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new SeddException($"cannot create output folder {config.Output}: {e.Message}", SeddException.Environment); }
-        AtomicFile.WriteAllText(Path.Combine(config.Output, "config.json"), ConfigLoader.ToJson(config));
+        AtomicFile.WriteAllText(Path.Combine(config.Output, RunFolder.ConfigFile), ConfigLoader.ToJson(config));
     }
 
     static void TryPlot(TrainConfig config)
     {
-        try { LossPlot.Write(Path.Combine(config.Output, "metrics.jsonl"), Path.Combine(config.Output, "loss.png"), $"{config.Objective} on {Path.GetFileName(Path.GetFullPath(config.Data))}"); }
-        catch (Exception e) when (e is not OutOfMemoryException) { Console.Error.WriteLine($"warning: loss plot not written: {e.Message}"); }
+        try { LossPlot.Write(Path.Combine(config.Output, RunFolder.MetricsFile), Path.Combine(config.Output, RunFolder.PlotFile), $"{config.Objective} on {Path.GetFileName(Path.GetFullPath(config.Data))}"); }
+        catch (Exception e) when (e is not OutOfMemoryException) { Console.Error.WriteLine($"sedd-train: warning: loss plot not written: {TerminalText.Neutralise(e.Message, keepNewlines: false)}"); }
     }
 
     /// <summary>EMA shadows plus the network's buffers, keyed like the state_dict.</summary>

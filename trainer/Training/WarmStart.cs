@@ -30,6 +30,12 @@ public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights
     /// <param name="data">The run's training split (its tokenizer must be the package's).</param>
     public static WarmStart Load(string folder, TrainConfig config, TokenDataset data)
     {
+        // Only regular files are read: a FIFO or device among the package's files is refused here, never waited on.
+        UserFiles.RequirePathArgument(folder, "--init");
+        if (Directory.Exists(folder))
+            foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+                if (FileKinds.Of(entry) is not (FileKind.Regular or FileKind.Directory))
+                    UserFiles.RequireRegularFile(entry, $"--init {folder}: package file");
         var package = ModelPackage.Open(folder);
         var m = package.Manifest;
         var where = $"--init {folder}";
@@ -53,8 +59,7 @@ public sealed record WarmStart(string Folder, Dictionary<string, Tensor> Weights
         const string weightsFile = "model.safetensors";
         if (!m.Files.ContainsKey(weightsFile))
             throw new SeddException($"{where}: the package lists no {weightsFile} (packages written by sedd-export carry one)", SeddException.BadInput);
-        var (tensors, _) = Safetensors.Read(package.PathOf(weightsFile));
-        var weights = tensors.ToDictionary(p => p.Key, p => TensorIO.FromSafe(p.Value), StringComparer.Ordinal);
+        var weights = TensorIO.Load(package.PathOf(weightsFile), $"{where}: package file");
         return new(package.Folder, weights, m.Provenance.Steps ?? 0, m.Provenance.Tokens ?? 0, m.Model.Parameterization);
     }
 

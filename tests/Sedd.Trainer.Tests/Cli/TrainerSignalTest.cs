@@ -89,4 +89,76 @@ public class TrainerSignalTest
         Terminate(process, TimeSpan.FromMinutes(1));
         CliProcess.AssertOneLineFailure(new ToolResult(process.ExitCode, await stdout, await stderr), SeddException.Cancelled, "cancelled");
     }
+
+    /// <summary>Starts sedd-train, waits until a line of stdout contains <paramref name="ready"/> (or, when null, until libtorch or the tokenizer works), sends SIGTERM and returns the result.</summary>
+    static async Task<(ToolResult Result, double Seconds)> TerminateWhen(string folder, string? ready, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "sedd-train.dll");
+        using var process = ToolProcess.Start(dll, folder, null, args);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        if (ready != null)
+        {
+            while (process.StandardOutput.ReadLine() is { } line)
+            {
+                stdout.AppendLine(line);
+                if (line.Contains(ready, StringComparison.Ordinal)) break;
+            }
+        }
+        else await Task.Delay(3000);
+        var rest = process.StandardOutput.ReadToEndAsync();
+        var signalled = DateTime.UtcNow;
+        Terminate(process, TimeSpan.FromSeconds(60));
+        var seconds = (DateTime.UtcNow - signalled).TotalSeconds;
+        return (new ToolResult(process.ExitCode, stdout + await rest, await stderr), seconds);
+    }
+
+    [Fact]
+    public async Task TrainerSignalTest_SigtermStopsABenchmarkBetweenSteps()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        var data = TinyTraining.PrepareCorpus(t);
+        var (r, seconds) = await TerminateWhen(t.Path, "step 3/", ["bench", .. TinyTraining.Overrides(data, t.Combine("run"), 2), "--steps", "100000", "--seconds", "0", "--precisions", "fp32"]);
+        CliProcess.AssertOneLineFailure(r, SeddException.Cancelled, "cancelled");
+        Assert.True(seconds < 20, $"bench took {seconds:F1} s to stop");
+    }
+
+    [Fact]
+    public async Task TrainerSignalTest_SigtermStopsAPrepareAndLeavesNothingHalfWritten()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        // About 40 MB of text: many seconds of tokenizing on any machine.
+        var paragraph = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog near the riverbank at dawn. ", 280));
+        for (int i = 0; i < 2000; i++)
+            t.Write(string.Create(CultureInfo.InvariantCulture, $"corpus/doc{i:D4}.txt"), paragraph);
+        var (r, seconds) = await TerminateWhen(t.Path, null, "prepare", "--corpus", t.Combine("corpus"), "-o", t.Combine("out"), "--tokenizer", "gpt2");
+        Assert.True(r.Code != 0, $"prepare finished before the signal; the test corpus is too small for this machine. {r}");
+        CliProcess.AssertOneLineFailure(r, SeddException.Cancelled, "cancelled");
+        Assert.True(seconds < 20, $"prepare took {seconds:F1} s to stop");
+        Assert.True(!Directory.Exists(t.Combine("out")) || Directory.GetFiles(t.Combine("out"), "*", SearchOption.AllDirectories).Length == 0,
+            "a cancelled prepare left files: " + string.Join(", ", Directory.Exists(t.Combine("out")) ? Directory.GetFiles(t.Combine("out")) : []));
+    }
+
+    [Fact]
+    public async Task TrainerSignalTest_SigtermStopsAQuickstartWithACheckpoint()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        // Enough text for quickstart's batch of 16 blocks of 128 tokens.
+        for (int i = 0; i < 40; i++)
+            t.Write(string.Create(CultureInfo.InvariantCulture, $"corpus/doc{i:D2}.txt"),
+                string.Concat(Enumerable.Repeat(string.Create(CultureInfo.InvariantCulture, $"Document {i} tells its story, line after line. "), 150)));
+        var data = t.Combine("data");
+        var prepare = CliProcess.Run(t.Path, "prepare", "--corpus", t.Combine("corpus"), "-o", data, "--tokenizer", TinyTraining.Tokenizer);
+        Assert.True(prepare.Code == 0, prepare.ToString());
+        var run = t.Combine("quick");
+        var (r, seconds) = await TerminateWhen(t.Path, "parameters,", "quickstart", "--data", data, "-o", run, "--minutes", "30", "-t", "1");
+        CliProcess.AssertOneLineFailure(r, SeddException.Cancelled, "cancelled");
+        Assert.True(seconds < 60, $"quickstart took {seconds:F1} s to stop");
+        Assert.Contains("training for 30 minutes", r.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("/100000", r.Out, StringComparison.Ordinal);
+        Assert.Single(Checkpoint.All(run));
+    }
 }

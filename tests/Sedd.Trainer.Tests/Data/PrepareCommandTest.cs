@@ -49,7 +49,7 @@ public class PrepareCommandTest
         Assert.Equal(512, meta.EosId);
         Assert.Equal("uint16", meta.TokenDtype);
         Assert.Equal(PrepareCommand.TextCorpusName, meta.Corpus);
-        Assert.Equal(DocumentSplitter.HashRule, meta.SplitRule);
+        Assert.Equal(PlainTextCorpus.FolderRule + "; split " + DocumentSplitter.HashRule, meta.SplitRule);
         Assert.Equal(
             ["meta.json", "test.bin", "train.bin", "valid.bin"],
             Directory.GetFiles(t.Combine("out")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
@@ -101,14 +101,150 @@ public class PrepareCommandTest
     }
 
     [Fact]
-    public void PrepareCommandTest_SingleFileIsOneDocument()
+    public void PrepareCommandTest_SingleFileIsSplitIntoParagraphs()
     {
         using var t = new TempFolder();
-        var file = t.Write("one.txt", "only one document");
-        var e = Assert.Throws<SeddException>(() => Prepare(new PrepareOptions { Corpus = file, Output = t.Combine("out") }));
-        Assert.Equal(SeddException.BadInput, e.ExitCode); // one document cannot make three splits
+        // Twenty paragraphs separated by blank lines (one of them with CRLF and spaces): twenty documents.
+        var paragraphs = Enumerable.Range(1, 20).Select(i => string.Create(CultureInfo.InvariantCulture, $"Paragraph {i} has a first line\nand a second line {i}.")).ToArray();
+        var file = t.Write("book.txt", "\n\n" + string.Join("\n\n", paragraphs[..10]) + "\r\n \r\n\n" + string.Join("\n\n\n", paragraphs[10..]) + "\n");
+        var meta = Prepare(new PrepareOptions { Corpus = file, Output = t.Combine("out"), Tokenizer = "gpt2-512" });
+        Assert.Equal(20, meta.Splits.Values.Sum(s => s.Documents));
+        Assert.All(meta.Splits.Values, s => Assert.True(s.Documents > 0, "every split needs a document"));
+        Assert.StartsWith(PlainTextCorpus.ParagraphRule, meta.SplitRule, StringComparison.Ordinal);
+
+        var docs = PlainTextCorpus.ReadCorpus(file).Documents;
+        Assert.Equal(paragraphs, docs.Select(d => d.Text));
+        Assert.Equal("book.txt#01", docs[0].Id);
+        // The documents together decode to the paragraphs, each followed by EOS, in split order.
+        var tok = SeddTokenizer.Create("gpt2-512");
+        var decoded = string.Concat(DataSplits.All.Select(split =>
+        {
+            using var data = TokenDataset.Open(t.Combine("out"), split);
+            var all = new long[data.TokenCount];
+            data.ReadBlock(0, all.Length, all);
+            return tok.Decode(all.Select(x => (int)x).ToArray());
+        }));
+        Assert.Equal(20, decoded.Split(SeddTokenizer.EosText).Length - 1);
+    }
+
+    [Fact]
+    public void PrepareCommandTest_SingleFileWithFewParagraphsIsSplitIntoLines()
+    {
+        using var t = new TempFolder();
+        var file = t.Write("poem.txt", "line one\nline two\nline three\nline four\n");
+        var meta = Prepare(new PrepareOptions { Corpus = file, Output = t.Combine("out"), Tokenizer = "gpt2-512" });
+        Assert.Equal(4, meta.Splits.Values.Sum(s => s.Documents));
+        Assert.StartsWith(PlainTextCorpus.LineRule, meta.SplitRule, StringComparison.Ordinal);
+
+        // Fewer than three lines cannot make three splits: refused, saying why.
+        var tiny = t.Write("one.txt", "only one document");
+        var e = Assert.Throws<SeddException>(() => Prepare(new PrepareOptions { Corpus = tiny, Output = t.Combine("out2") }));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
         Assert.Contains("at least 3", e.Message, StringComparison.Ordinal);
+        Assert.Contains("blank lines", e.Message, StringComparison.Ordinal);
+        AssertNoFiles(t.Combine("out2"));
+    }
+
+    [Fact]
+    public void PrepareCommandTest_TemporaryFilesOfAKilledPrepareAreRemoved()
+    {
+        using var t = new TempFolder();
+        WriteTextCorpus(t);
+        Directory.CreateDirectory(t.Combine("out"));
+        // Left by a prepare that was killed (a process id that is not running), and by an older version.
+        var dead = t.Write("out/.train.bin.999999999-0123456789abcdef0123456789abcdef.tmp", "partial");
+        var old = t.Write("out/.meta.json.0123456789abcdef0123456789abcdef.tmp", "partial");
+        // One of a prepare that still runs (this process), and files that are not ours at all.
+        var live = t.Write(string.Create(CultureInfo.InvariantCulture, $"out/.valid.bin.{Environment.ProcessId}-0123456789abcdef0123456789abcdef.tmp"), "in use");
+        var foreign = t.Write("out/.notes.tmp", "mine");
+        var other = t.Write("out/.train.bin.999999999-xyz.tmp", "not our pattern");
+        Prepare(Options(t));
+        Assert.False(File.Exists(dead));
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(live) && File.Exists(foreign) && File.Exists(other));
+    }
+
+    [Fact]
+    public void PrepareCommandTest_TokenFilesItDidNotWriteAreNeverReplaced()
+    {
+        using var t = new TempFolder();
+        WriteTextCorpus(t);
+        // Another tool's data folder: train.bin but no meta.json of ours.
+        var bin = t.Write("out/train.bin", "nanoGPT tokens");
+        var e = Assert.Throws<SeddException>(() => Prepare(Options(t)));
+        Assert.Equal(SeddException.Usage, e.ExitCode);
+        Assert.Contains("train.bin", e.Message, StringComparison.Ordinal);
+        Assert.Equal("nanoGPT tokens", File.ReadAllText(bin));
+        File.Delete(bin);
+        var meta = t.Write("out/meta.json", "{\"vocab_size\": 65}");
+        Assert.Throws<SeddException>(() => Prepare(Options(t)));
+        Assert.Equal("{\"vocab_size\": 65}", File.ReadAllText(meta));
+
+        // An earlier prepare's folder, even of another format version, is prepare's own to replace.
+        File.WriteAllText(meta, "{\"format\": \"sedd-tokens\", \"formatVersion\": 0}");
+        t.Write("out/train.bin", "old tokens");
+        Assert.Equal(PrepareCommand.TextCorpusName, Prepare(Options(t)).Corpus);
+    }
+
+    [Fact]
+    public void PrepareCommandTest_SymbolicLinkLoopsReadEachFileOnce()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var t = new TempFolder();
+        WriteTextCorpus(t);
+        // A link back to the corpus itself, and a second link to one file.
+        Directory.CreateSymbolicLink(t.Combine("corpus", "nested", "loop"), t.Combine("corpus"));
+        File.CreateSymbolicLink(t.Combine("corpus", "again.txt"), t.Combine("corpus", "doc0.txt"));
+        var docs = PlainTextCorpus.Read(t.Combine("corpus"));
+        Assert.Equal(8, docs.Count);
+        Assert.Equal(docs.Count, docs.Select(d => d.Text).Distinct().Count());
+        Assert.Contains("doc0.txt", docs.Select(d => d.Id));
+        Assert.DoesNotContain("again.txt", docs.Select(d => d.Id));
+    }
+
+    [Fact]
+    public async Task PrepareCommandTest_AFifoInTheCorpusIsRefusedWithoutBlocking()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        WriteTextCorpus(t);
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", t.Combine("corpus", "pipe.txt")).Code);
+        var e = await Within.Seconds(30, "prepare of a corpus folder with a FIFO", () => Assert.Throws<SeddException>(() => Prepare(Options(t))));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+        Assert.Contains("pipe.txt", e.Message, StringComparison.Ordinal);
+        Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
         AssertNoFiles(t.Combine("out"));
+
+        e = await Within.Seconds(30, "prepare of a FIFO", () => Assert.Throws<SeddException>(() => Prepare(Options(t) with { Corpus = t.Combine("corpus", "pipe.txt") })));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+    }
+
+    [Fact]
+    public void PrepareCommandTest_AFullDiskLeavesNothingHalfWritten()
+    {
+        using var t = new TempFolder();
+        WriteTextCorpus(t);
+        var before = Prepare(Options(t));
+        var stamp = Directory.GetFiles(t.Combine("out")).ToDictionary(f => f, File.ReadAllBytes);
+        t.Write("corpus/more.txt", "A document that would change the train split.");
+        var full = new PrepareCommand(new StringWriter()) { CreateFile = path => new FullDiskFile(path) };
+        var e = Assert.Throws<SeddException>(() => full.Run(Options(t)));
+        Assert.Equal(SeddException.Environment, e.ExitCode);
+        Assert.Contains("disk is full", e.Message, StringComparison.Ordinal);
+        // No temporary files, the earlier files byte-identical.
+        Assert.Equal(stamp.Keys.Order(StringComparer.Ordinal), Directory.GetFiles(t.Combine("out")).Order(StringComparer.Ordinal));
+        foreach (var (file, bytes) in stamp)
+            Assert.Equal(bytes, File.ReadAllBytes(file));
+        using var data = TokenDataset.Open(t.Combine("out"), DataSplit.Train);
+        Assert.Equal(before.Splits["train"].Tokens, data.TokenCount);
+    }
+
+    /// <summary>A real temporary file whose writes fail as on a full disk (ENOSPC).</summary>
+    sealed class FullDiskFile(string path) : FileStream(path, FileMode.CreateNew)
+    {
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("No space left on device", 28);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => throw new IOException("No space left on device", 28);
     }
 
     [Fact]

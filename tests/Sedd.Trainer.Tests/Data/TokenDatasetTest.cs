@@ -133,4 +133,76 @@ public class TokenDatasetTest
         var e = Assert.Throws<SeddException>(() => TokenDataset.Open(t.Path, DataSplit.Valid));
         Assert.Contains("valid", e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Rewrites one split's file with <paramref name="edit"/> applied and meta.json updated to match (size and hash).</summary>
+    static void Tamper(string folder, DataSplit split, Action<byte[]> edit)
+    {
+        var bin = Path.Combine(folder, split.FileName());
+        var bytes = File.ReadAllBytes(bin);
+        edit(bytes);
+        File.WriteAllBytes(bin, bytes);
+        var metaPath = Path.Combine(folder, TokenFileMeta.FileName);
+        var json = JsonNode.Parse(File.ReadAllText(metaPath))!;
+        json["splits"]![split.Name()]!["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        File.WriteAllText(metaPath, json.ToJsonString());
+    }
+
+    [Fact]
+    public void TokenDatasetTest_TokenIdsOutsideTheVocabularyAreBadInputBeforeTraining()
+    {
+        using var t = new TempFolder();
+        var folder = Prepared(t);
+        int vocab;
+        using (var ok = TokenDataset.Open(folder, DataSplit.Train)) vocab = ok.VocabSize;
+        // A consistent file (its hash is in meta.json) whose third token is the id just past the vocabulary.
+        Tamper(folder, DataSplit.Train, b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(4), (ushort)vocab));
+        var e = Assert.Throws<SeddException>(() => TokenDataset.Open(folder, DataSplit.Train));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+        Assert.Contains($"token id {vocab} at token 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("run prepare again", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TokenDatasetTest_SplitFilesMustStayInsideTheFolder()
+    {
+        using var t = new TempFolder();
+        var folder = Prepared(t);
+        var metaPath = Path.Combine(folder, TokenFileMeta.FileName);
+        var json = JsonNode.Parse(File.ReadAllText(metaPath))!;
+        json["splits"]!["train"]!["file"] = "../secret.bin";
+        File.WriteAllText(metaPath, json.ToJsonString());
+        var e = Assert.Throws<SeddException>(() => TokenDataset.Open(folder, DataSplit.Valid));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+        Assert.Contains("inside the folder", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenDatasetTest_TokenFilesThatAreNotRegularAreRefusedWithoutBlocking()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        var folder = Prepared(t);
+        var bin = Path.Combine(folder, DataSplit.Valid.FileName());
+        File.Delete(bin);
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", bin).Code);
+        var metaPath = Path.Combine(folder, TokenFileMeta.FileName);
+        var e = await Within.Seconds(20, "opening a FIFO as a token file", () => Assert.Throws<SeddException>(() => TokenDataset.Open(folder, DataSplit.Valid)));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+        Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
+
+        File.Move(metaPath, metaPath + ".real");
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", metaPath).Code);
+        e = await Within.Seconds(20, "reading a FIFO as meta.json", () => Assert.Throws<SeddException>(() => TokenDataset.Open(folder, DataSplit.Train)));
+        Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TokenDatasetTest_OpeningStopsWhenCancelled()
+    {
+        using var t = new TempFolder();
+        var folder = Prepared(t);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => TokenDataset.Open(folder, DataSplit.Train, cancel: cancelled.Token));
+    }
 }

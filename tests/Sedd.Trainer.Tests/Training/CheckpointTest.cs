@@ -93,6 +93,56 @@ public class CheckpointTest
             Assert.Equal(bytes, File.ReadAllBytes(file));
     }
 
+    /// <summary>Two runs side by side, each with a checkpoint folder holding a state.json (enough for <see cref="Checkpoint.Latest"/>).</summary>
+    static (string Mine, string Other) TwoRuns(TempFolder t)
+    {
+        foreach (var run in new[] { "mine", "other" })
+            foreach (var step in new[] { "step-00000002", "step-00000004" })
+                t.Write($"{run}/checkpoints/{step}/state.json", "{}");
+        return (t.Combine("mine"), t.Combine("other"));
+    }
+
+    [Theory]
+    [InlineData("../../other/checkpoints/step-00000004")]
+    [InlineData("..")]
+    [InlineData("step-00000004/../../../other/checkpoints/step-00000004")]
+    [InlineData("/etc")]
+    [InlineData("step-00000004\nstep-00000002")]
+    [InlineData("")]
+    public void CheckpointTest_ALatestPointerMayOnlyNameACheckpointOfItsRun(string pointer)
+    {
+        using var t = new TempFolder();
+        var (mine, other) = TwoRuns(t);
+        if (pointer == "/etc") pointer = Path.Combine(other, "checkpoints", "step-00000004");
+        File.WriteAllText(Path.Combine(Checkpoint.Root(mine), "latest"), pointer);
+        var e = Assert.Throws<SeddException>(() => Checkpoint.Latest(mine));
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+        Assert.Contains("not a checkpoint of this run", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public async Task CheckpointTest_PointersAndLinksNeverLeadOutOfTheRun()
+    {
+        using var t = new TempFolder();
+        var (mine, other) = TwoRuns(t);
+        File.WriteAllText(Path.Combine(Checkpoint.Root(mine), "latest"), "step-00000002\n");
+        Assert.Equal(Path.Combine(Checkpoint.Root(mine), "step-00000002"), Checkpoint.Latest(mine));
+        if (OperatingSystem.IsWindows()) return;
+        // A checkpoint folder that is a link to another run's checkpoint is not one of this run's.
+        Directory.CreateSymbolicLink(Path.Combine(Checkpoint.Root(mine), "step-00000009"), Path.Combine(Checkpoint.Root(other), "step-00000004"));
+        File.WriteAllText(Path.Combine(Checkpoint.Root(mine), "latest"), "step-00000009");
+        Assert.Equal(Path.Combine(Checkpoint.Root(mine), "step-00000004"), Checkpoint.Latest(mine));
+        Assert.DoesNotContain(Checkpoint.All(mine), d => d.EndsWith("step-00000009", StringComparison.Ordinal));
+        // A FIFO as the pointer is refused, never waited on.
+        if (!OperatingSystem.IsLinux()) return;
+        var pointer = Path.Combine(Checkpoint.Root(mine), "latest");
+        File.Delete(pointer);
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", pointer).Code);
+        var e = await Within.Seconds(20, "reading a FIFO as checkpoints/latest", () => Assert.Throws<SeddException>(() => Checkpoint.Latest(mine)));
+        Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
+    }
+
     static Dictionary<string, byte[]> Snapshot(string folder) =>
         Directory.GetFiles(folder).ToDictionary(f => f, File.ReadAllBytes);
 }

@@ -207,7 +207,7 @@ public class TrainerTest
     }
 
     [Fact]
-    public void TrainerTest_WritesMetricsAndPlotAndDropsRedoneLinesOnResume()
+    public void TrainerTest_WritesMetricsAndPlotAndSupersedesRedoneLinesOnResume()
     {
         using var t = new TempFolder();
         var data = TinyTraining.PrepareCorpus(t);
@@ -220,18 +220,24 @@ public class TrainerTest
         var metricsPath = Path.Combine(run, "metrics.jsonl");
         Assert.Contains(6L, Records(metricsPath).Where(r => (string?)r["kind"] == "valid").Select(r => (long)r["step"]!));
         Assert.EndsWith("step-00000004", Checkpoint.Latest(run), StringComparison.Ordinal);
+        var crashedLog = File.ReadAllBytes(metricsPath);
 
         var resumed = TinyTraining.NewTrainer();
         resumed.Run(TinyTraining.Config(data, run, 8, extra), resume: true, CancellationToken.None);
 
-        var records = Records(metricsPath);
+        // The log was only appended to: the crashed run's lines are all still there, then a resume marker.
+        Assert.True(File.ReadAllBytes(metricsPath).AsSpan().StartsWith(crashedLog), "metrics.jsonl was truncated or rewritten on resume");
+        Assert.Contains(Records(metricsPath), r => (string?)r["kind"] == "resume" && (long)r["step"]! == 4);
+        var records = MetricsLog.Records(metricsPath);
         Assert.All(records, r => Assert.True(r["step"] is JsonValue && r["kind"] is JsonValue, $"metrics line without step/kind: {r.ToJsonString()}"));
         var train = records.Where(r => (string?)r["kind"] == "train").ToArray();
-        // Every step exactly once: the lines of steps 5 and 6 from the crashed run were dropped, then rewritten.
+        // Every step exactly once as readers see it: the crashed run's steps 5 and 6 are superseded by the redone ones.
         Assert.Equal(Enumerable.Range(1, 8).Select(s => (long)s), train.Select(r => (long)r["step"]!));
         foreach (var r in train.Where(r => (long)r["step"]! > 4))
             Assert.Equal(resumed.StepLosses[(long)r["step"]!], (double)r["nats_per_token"]!, 12);
         Assert.Equal([4L, 8L], records.Where(r => (string?)r["kind"] == "valid").Select(r => (long)r["step"]!));
+        Assert.All(train, r => Assert.Equal(1, (int)r["window_steps"]!));
+        Assert.Equal("train (each step)", LossPlot.TrainLegend(metricsPath));
 
         var png = File.ReadAllBytes(Path.Combine(run, "loss.png"));
         Assert.True(png.Length > 1000, $"loss.png has only {png.Length} bytes");

@@ -143,4 +143,22 @@ public class WarmStartTest
         Assert.Equal(SeddException.BadInput, error.ExitCode);
         Assert.Contains("not a model package", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task WarmStartTest_AFifoAmongThePackagesFilesIsRefusedWithoutBlocking()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var t = new TempFolder();
+        var data = PrepareData(t);
+        var package = t.Combine("package");
+        Directory.CreateDirectory(package);
+        foreach (var file in Directory.GetFiles(Package)) File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        File.Delete(Path.Combine(package, "model.safetensors"));
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", Path.Combine(package, "model.safetensors")).Code);
+        var error = await Within.Seconds(30, "--init with a FIFO in the package", () => Assert.Throws<SeddException>(() =>
+            TinyTraining.NewTrainer().Run(Config(data, t.Combine("run"), 5000), resume: false, CancellationToken.None, init: package)));
+        Assert.Equal(SeddException.BadInput, error.ExitCode);
+        Assert.Contains("FIFO", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(t.Combine("run")));
+    }
 }
