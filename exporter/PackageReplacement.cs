@@ -7,27 +7,31 @@ namespace Sedd.Exporter;
 
 /// <summary>
 /// Puts a freshly built package at <c>--out</c> so that a crash at any instant leaves either the old
-/// or the new package there, never neither, and so that the next export finishes the job.
+/// or the new package there, never neither, and so that the next export cleans up after it.
 /// </summary>
 /// <remarks>
 /// <para>The protocol, for the package folder <c>P/N</c> (all names hidden, all in P, one id per export):</para>
 /// <list type="number">
-/// <item><b>Journal.</b> Under an exclusive lock on P, <c>.N.sedd-export-ID.json</c> is written
-/// (atomically) with this process's host, id and start time and the names below. It is what makes the
-/// other names provably ours; it is removed last.</item>
+/// <item><b>Journal.</b> Under an exclusive lock on P (<see cref="FolderLock"/>), <c>.N.sedd-export-ID.json</c>
+/// is written (atomically) with this process's host, id and start time and the names below. It is what
+/// makes the other names provably ours; it is removed last.</item>
 /// <item><b>Build.</b> The package is written into <c>.N.sedd-export-ID.new</c> (B), outside the lock,
 /// verified and reopened as the runtime would.</item>
-/// <item><b>Commit.</b> Under the lock again, and only if the export was not cancelled: an existing
-/// package N is renamed to <c>.N.sedd-export-ID.old</c> (A), then B is renamed to N. The second rename
-/// is the point of no return. A failed second rename renames A back.</item>
-/// <item><b>Clean.</b> A is deleted, then the journal.</item>
+/// <item><b>Commit.</b> Under the lock again, and only if the export was not cancelled (<see cref="CommitGate"/>):
+/// with no package at N, B is renamed to N. Otherwise B and N are exchanged in one atomic step
+/// (<see cref="FolderSwap"/>), after which B holds the old package. Where the file system cannot exchange,
+/// N is renamed to <c>.N.sedd-export-ID.old</c> (A) and B to N; a failed second rename renames A back.
+/// The rename or exchange that gives the new package its name is the point of no return.</item>
+/// <item><b>Clean.</b> The old package (B after an exchange, A after two renames) is deleted, then the journal.</item>
 /// </list>
 /// <para>Recovery. Every export first takes the lock on P and looks for journals whose process is gone
-/// (same host, and no live process with that id and start time). For each, by what exists: B present
-/// means the commit never happened, so B is deleted and, if N is missing, A is renamed back to N (roll
-/// back); B absent and A present with N present means the commit happened, so A is deleted (finish).
-/// Then the journal is deleted. Anything that does not fit (N recreated by someone else while A waits)
-/// is left as it is, with a warning. Folders that look like ours but have no journal are never touched.</para>
+/// (same host, and no live process with that id and start time). For each: if A exists and N does not,
+/// the two-rename commit stopped half-way, so A is renamed back to N (roll back); B, if it exists, is
+/// deleted — before the commit it is the unfinished new package (roll back), after an exchange the old
+/// one (finish); A, if N exists, is the old package of a finished commit and is deleted. Then the journal
+/// goes. In every case N ends up holding a complete package if it held one before. One state does not fit
+/// (N made anew by someone else while A waits); it is left as it is, with a warning. Folders that look like
+/// ours but have no journal are never touched.</para>
 /// </remarks>
 public sealed partial class PackageReplacement : IDisposable
 {
@@ -63,6 +67,9 @@ public sealed partial class PackageReplacement : IDisposable
 
     /// <summary>Who this process is, as journals record it (tests pretend to be a process that is gone).</summary>
     internal static ProcessIdentity Identity { get; set; } = ProcessIdentity.Current;
+
+    /// <summary>Exchange the folders atomically where the file system can (tests turn it off to exercise the fallback).</summary>
+    internal static bool UseExchange { get; set; } = true;
 
     /// <summary>Test hook: returning true at a step ("journal", "aside", "placed", "cleaned") simulates a crash there.</summary>
     internal static Func<string, bool>? CrashAt { get; set; }
@@ -112,24 +119,27 @@ public sealed partial class PackageReplacement : IDisposable
         using (FolderLock.Acquire(Parent, cancel))
         {
             check();
+            string? old = null;
             gate.Commit(cancel, () =>
             {
-                bool replacing = Directory.Exists(Final);
-                if (replacing)
+                if (!Directory.Exists(Final)) Directory.Move(Build, Final);
+                else if (UseExchange && FolderSwap.TryExchange(Build, Final)) old = Build;
+                else
                 {
                     Directory.Move(Final, Aside);
                     Step("aside");
-                }
-                try { Directory.Move(Build, Final); }
-                catch when (replacing)
-                {
-                    Directory.Move(Aside, Final);   // the old package keeps its name
-                    throw;
+                    try { Directory.Move(Build, Final); }
+                    catch
+                    {
+                        Directory.Move(Aside, Final);   // the old package keeps its name
+                        throw;
+                    }
+                    old = Aside;
                 }
                 committed = true;
             });
             Step("placed");
-            if (DeleteFolder(Aside, log))
+            if (old == null || DeleteFolder(old, log))
             {
                 Step("cleaned");
                 DeleteFile(Journal);
@@ -179,15 +189,15 @@ public sealed partial class PackageReplacement : IDisposable
             var entry = ReadJournal(journal);
             if (entry == null || entry.Value.Owner.MayBeRunning()) continue;
             var (final, build, aside) = (Path.Combine(parent, entry.Value.Final), Path.Combine(parent, entry.Value.Build), Path.Combine(parent, entry.Value.Aside));
-            bool clean = true;
+            bool clean = true, hadBuild = Directory.Exists(build);
             try
             {
-                if (Directory.Exists(build)) clean = DeleteFolder(build, log);                // B left: the commit never happened, roll back
-                else if (Directory.Exists(aside) && Directory.Exists(final)) clean = DeleteFolder(aside, log);   // committed: finish
-                if (Directory.Exists(aside) && !Directory.Exists(final)) Directory.Move(aside, final);      // the old package gets its name back
+                if (Directory.Exists(aside) && !Directory.Exists(final)) Directory.Move(aside, final);   // a two-rename commit stopped half-way: roll back
+                if (hadBuild) clean &= DeleteFolder(build, log);   // the unfinished new package, or the old one after an exchange
+                if (Directory.Exists(aside) && !hadBuild) clean &= DeleteFolder(aside, log);   // the old package of a finished two-rename commit
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { clean = false; }
-            if (clean && Directory.Exists(aside) && !Directory.Exists(build))
+            if (Directory.Exists(aside) && hadBuild)
             {
                 // N was made anew by someone else while the old package waited aside: both are a user's now.
                 log.WriteLine($"{Tool}: warning: an interrupted replacement of {TerminalText.Neutralise(final, false)} left the old package in {TerminalText.Neutralise(aside, false)}; move it back by hand if you need it");

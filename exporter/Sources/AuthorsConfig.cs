@@ -186,7 +186,8 @@ public sealed record AuthorsConfig(string Path, string GraphType, int Tokens, st
         YamlScalarNode { Value: "true" or "True" } => JsonValue.Create(true),
         YamlScalarNode { Value: "false" or "False" } => JsonValue.Create(false),
         YamlScalarNode { Value: "null" or "~" or null } => null,
-        YamlScalarNode v when double.TryParse(v.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => JsonValue.Create(d),
+        // NaN and the infinities stay text (JSON has no such numbers): the key's reader refuses them by name.
+        YamlScalarNode v when double.TryParse(v.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) => JsonValue.Create(d),
         YamlScalarNode v => JsonValue.Create(v.Value),
         _ => null,
     };

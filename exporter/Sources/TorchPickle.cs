@@ -69,13 +69,14 @@ public static class TorchPickle
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SeddException($"cannot read {path}: {e.Message}", SeddException.BadInput); }
         using (zip)
         {
-            var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
-            if (pickles.Count != 1) throw Bad(path, $"a torch.save archive holds exactly one data.pkl, this zip holds {pickles.Count}");
-            var prefix = pickles[0].FullName[..^"data.pkl".Length];
             var previous = limits;
             limits = new LoadLimits(path, fileBytes, cancel);
             try
             {
+                // The central directory is read here, lazily: a damaged one is reported like a damaged pickle.
+                var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
+                if (pickles.Count != 1) throw Bad(path, $"a torch.save archive holds exactly one data.pkl, this zip holds {pickles.Count}");
+                var prefix = pickles[0].FullName[..^"data.pkl".Length];
                 var pickle = ReadEntry(pickles[0], Math.Min(MaxPickleBytes, fileBytes), path, cancel);
                 PickleScan.Check(pickle, cancel);
                 using var unpickler = new StorageUnpickler(zip, prefix, path);
@@ -83,8 +84,8 @@ public static class TorchPickle
             }
             catch (Exception e) when (e is not (SeddException or OperationCanceledException or OutOfMemoryException))
             {
-                // The pickle is untrusted input: whatever the unpickler or a constructor throws is about the file.
-                throw Bad(path, $"its pickle cannot be read ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
+                // The archive is untrusted input: whatever the zip reader, the unpickler or a constructor throws is about the file.
+                throw Bad(path, $"its archive or pickle cannot be read ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
             }
             finally { limits = previous; }
         }
