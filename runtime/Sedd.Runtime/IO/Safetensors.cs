@@ -122,6 +122,8 @@ public static class Safetensors
     /// <summary>The header's tensors, checked against the data area of <paramref name="dataLength"/> bytes.</summary>
     static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseHeader(ReadOnlyMemory<byte> header, long dataLength, string what)
     {
+        // JsonDocument checks UTF-8 only when a string is read; check it all first.
+        if (!System.Text.Unicode.Utf8.IsValid(header.Span)) throw Bad(what, "header is not a JSON object (it is not valid UTF-8)");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header, StrictJson.DocumentOptions); }
         catch (JsonException e) { throw Bad(what, $"header is not a JSON object ({e.Message.Split('\n')[0]})"); }

@@ -102,7 +102,7 @@ public sealed record ModelManifest
         }
         catch (JsonException e)
         {
-            throw new SeddException($"{what} is not a valid manifest: {e.Message}", SeddException.BadInput);
+            throw new SeddException($"{what} is not a valid manifest: {e.Message.Split('\n', 2)[0].TrimEnd('\r')}", SeddException.BadInput);
         }
         if (m == null) throw new SeddException($"{what} is empty", SeddException.BadInput);
         m.Validate(what);

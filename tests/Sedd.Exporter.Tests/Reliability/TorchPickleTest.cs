@@ -98,9 +98,10 @@ public sealed class TorchPickleTest : IDisposable
     {
         Gen.Byte.Array[0, 600].Sample(bytes =>
         {
-            var path = Path.Combine(root, "random.pth");
+            var path = Path.Combine(root, Guid.NewGuid().ToString("N") + ".pth");
             File.WriteAllBytes(path, bytes);
             Fuzz.Expect(() => TorchPickle.Load(path), $"random file of {bytes.Length} bytes");
+            File.Delete(path);
         }, iter: 200, threads: 1);
     }
 
@@ -122,10 +123,10 @@ public sealed class TorchPickleTest : IDisposable
         foreach (var seed in seeds)
             Fuzz.Mutations(seed).Sample(mutated =>
             {
-                var path = Path.Combine(root, "mutated.pth");
-                File.Delete(path);
+                var path = Path.Combine(root, Guid.NewGuid().ToString("N") + ".pth");
                 TorchZip.Write(path, mutated, storages);
                 Fuzz.Expect(() => TorchPickle.Load(path), $"mutated pickle of {mutated.Length} bytes");
+                File.Delete(path);
             }, iter: 300, threads: 1);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{clock.Elapsed.TotalSeconds:F1} s");
     }
@@ -138,9 +139,10 @@ public sealed class TorchPickleTest : IDisposable
         // Mutations near the end hit the zip's central directory; near the start, the first entries.
         Fuzz.Mutations(bytes[^Math.Min(bytes.Length, 4096)..]).Sample(tail =>
         {
-            var path = Path.Combine(root, "archive.pth");
+            var path = Path.Combine(root, Guid.NewGuid().ToString("N") + ".pth");
             File.WriteAllBytes(path, [.. bytes[..^Math.Min(bytes.Length, 4096)], .. tail]);
             Fuzz.Expect(() => TorchPickle.Load(path), "mutated archive");
+            File.Delete(path);
         }, iter: 150, threads: 1);
     }
 
