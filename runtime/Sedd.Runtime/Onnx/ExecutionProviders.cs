@@ -54,7 +54,8 @@ public static class ExecutionProviders
     public static InferenceSession CreateSession(string modelPath, ExecutionProvider requested, int threads, out ExecutionProviderChoice choice)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
-        if (threads < 0) throw new SeddException($"threads must be ≥ 0 (0 = ONNX Runtime's choice), got {threads}", SeddException.Usage);
+        // Capped at a few per core: ONNX Runtime would create every thread asked for (100,000 of them took 8 GB).
+        ThreadCount.Check(threads, "--threads");
         EnsureQuietEnvironment();
         if (requested != ExecutionProvider.Auto)
         {
