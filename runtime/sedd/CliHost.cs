@@ -1,4 +1,5 @@
 using Cocona;
+using Cocona.Application;
 using Cocona.Command.Binder;
 using Cocona.Filters;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,10 @@ static class CliHost
             // check of the token (the trainer after its step, with a checkpoint), so wait for them.
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
             builder.Services.AddSingleton<TCommands>();
+            // Cocona reports an unknown command or option on its own console, over several lines and
+            // without the tool's name; collect what it writes and report it as one line below.
+            var parserErrors = new StringWriter();
+            builder.Services.AddSingleton<ICoconaConsoleProvider>(new ParserConsole(parserErrors));
             var app = builder.Build();
             // Cocona would print a command's exception with its stack trace; the filter reports it first,
             // as one line with its exit code. It must precede AddCommands to apply.
@@ -43,7 +48,9 @@ static class CliHost
             if (interrupted.IsCancellationRequested && code == 0) return Report(tool, new OperationCanceledException());
             // Cocona exits 129 after --help (not a failure) and after an unknown option or command, which it
             // has reported in one line of its own ("Error: Unknown option 'x'"): a usage error here.
-            if (code == 129) return args.Any(a => a is "--help" or "-h") ? 0 : SeddException.Usage;
+            if (code == 129 && args.Any(a => a is "--help" or "-h") && parserErrors.GetStringBuilder().Length == 0) return 0;
+            if (parserErrors.GetStringBuilder().Length > 0) Console.Error.WriteLine($"{tool}: {OneLine(ParserFailure(parserErrors.ToString()))}");
+            if (code == 129) return SeddException.Usage;
             return code;
         }
         catch (Exception e) when (IsReported(e))
@@ -87,6 +94,29 @@ static class CliHost
             (ParameterBinderResult.ValidationFailed, _) => $"{name}: {OneLine(e.Message)}",
             _ => $"{name} is invalid ({e.Result}){what}; see --help",
         };
+    }
+
+    /// <summary>
+    /// Cocona's own report of an unknown command or option ("Error: 'x' is not a command. See '--help'
+    /// for usage.", a blank line, "Similar commands:" and the suggestions) as one clause.
+    /// </summary>
+    internal static string ParserFailure(string written)
+    {
+        var lines = written.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0) return "the command line cannot be read; see --help";
+        var first = System.Text.RegularExpressions.Regex.Replace(lines[0], @"^Error:\s*", "");
+        first = System.Text.RegularExpressions.Regex.Replace(first, @"\s*See '--help' for usage\.?$", "").TrimEnd('.');
+        int similar = Array.FindIndex(lines, l => l.StartsWith("Similar commands", StringComparison.Ordinal));
+        var suggestions = similar >= 0 ? lines[(similar + 1)..] : [];
+        return LowerFirst(first) + (suggestions.Length > 0 ? $" (did you mean {string.Join(" or ", suggestions)}?)" : "") + "; see --help";
+    }
+
+    /// <summary>Cocona's console: its output as usual, its error reports into a buffer the host turns into one line.</summary>
+    sealed class ParserConsole(TextWriter errors) : ICoconaConsoleProvider
+    {
+        public TextWriter Output => Console.Out;
+
+        public TextWriter Error => errors;
     }
 
     /// <summary>What a value of <paramref name="type"/> looks like, for messages.</summary>

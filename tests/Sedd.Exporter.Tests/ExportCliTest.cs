@@ -41,6 +41,7 @@ public sealed class ExportCliTest : IDisposable
         AssertOneLine(Run(checkpoint, "--out", ""), 1, "--out needs a path");
         AssertOneLine(Run("", "--out", "pkg"), 1, "needs a path");
         AssertOneLine(Run(checkpoint, "--out", "pkg", "--notes", ""), 1, "--notes needs a path");
+        AssertOneLine(Run(checkpoint, "--out", "pkg", "--bogus"), 1, "unknown option 'bogus'; see --help");
         Assert.False(Directory.Exists(Path.Combine(root, "pkg")));
     }
 

@@ -65,6 +65,13 @@ public sealed class PackageCliTest
         Assert.DoesNotContain("Nullable", r.Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void PackageCli_UnknownCommandOrOption_IsOneLineNamingIt()
+    {
+        SeddProcess.AssertOneLineFailure(SeddProcess.Run("sampel"), 1, "'sampel' is not a command (did you mean sample?); see --help");
+        SeddProcess.AssertOneLineFailure(SeddProcess.Run("info", "--bogus"), 1, "unknown option 'bogus'; see --help");
+    }
+
     [Theory]
     [InlineData(int.MaxValue)]
     [InlineData(4_000_000)]
