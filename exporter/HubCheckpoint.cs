@@ -32,18 +32,20 @@ public sealed record HubCheckpoint(
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
     /// <param name="maxLength">Longest sequence to export for; null takes <c>model.length</c>.</param>
-    public static HubCheckpoint Load(string folder, int? maxLength = null)
+    /// <param name="cancel">Checked while reading.</param>
+    public static HubCheckpoint Load(string folder, int? maxLength = null, CancellationToken cancel = default)
     {
         var configPath = Path.Combine(folder, "config.json");
         var safetensors = Path.Combine(folder, "model.safetensors");
         var bin = Path.Combine(folder, "pytorch_model.bin");
-        if (!File.Exists(configPath)) throw new SeddException($"{folder} has no config.json (expected the authors' hub layout)", SeddException.BadInput);
-        var config = AuthorsConfig.ReadJson(configPath);
+        if (FileKinds.Of(configPath) == FileKind.Missing) throw new SeddException($"{folder} has no config.json (expected the authors' hub layout)", SeddException.BadInput);
+        var config = AuthorsConfig.ReadJson(configPath, cancel);
 
+        // Whatever is at a weights name is read (or refused in one line if it is not a regular file).
         string weightsPath;
         Dictionary<string, SafeTensor> weights;
-        if (File.Exists(safetensors)) (weightsPath, weights) = (safetensors, Safetensors.Read(safetensors).Tensors);
-        else if (File.Exists(bin)) (weightsPath, weights) = (bin, StateDict(TorchPickle.Load(bin), bin));
+        if (FileKinds.Of(safetensors) != FileKind.Missing) (weightsPath, weights) = (safetensors, Safetensors.Read(safetensors, cancel).Tensors);
+        else if (FileKinds.Of(bin) != FileKind.Missing) (weightsPath, weights) = (bin, StateDict(TorchPickle.Load(bin, cancel), bin));
         else throw new SeddException($"{folder} has neither model.safetensors nor pytorch_model.bin", SeddException.BadInput);
 
         var arch = ScoreNetworkArchitecture.Infer(weights, config.Heads, config.ScaleBySigma, maxLength ?? config.Length);

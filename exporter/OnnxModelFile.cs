@@ -27,7 +27,8 @@ public static class OnnxModelFile
     /// <param name="model">The model.</param>
     /// <param name="path">Destination .onnx path.</param>
     /// <param name="externalThreshold">Smallest tensor (bytes) stored externally; negative keeps everything inline.</param>
-    public static string? Write(ModelProto model, string path, long externalThreshold = 1 << 20)
+    /// <param name="cancel">Checked between tensors; a cancelled write leaves no file behind.</param>
+    public static string? Write(ModelProto model, string path, long externalThreshold = 1 << 20, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         var copy = model.Clone();   // ByteStrings are immutable and shared: cheap
@@ -41,11 +42,11 @@ public static class OnnxModelFile
         {
             if (large.Count > 0)
             {
-                var temp = AtomicFile.TempName(dataPath);
-                using (var data = File.Create(temp))
+                AtomicFile.Write(dataPath, data =>
                 {
                     foreach (var t in large)
                     {
+                        cancel.ThrowIfCancellationRequested();
                         long offset = (data.Position + Alignment - 1) / Alignment * Alignment;
                         data.SetLength(offset);
                         data.Position = offset;
@@ -56,11 +57,11 @@ public static class OnnxModelFile
                         t.DataLocation = TensorProto.Types.DataLocation.External;
                         t.RawData = ByteString.Empty;
                     }
-                }
-                File.Move(temp, dataPath, overwrite: true);
+                });
             }
             else if (File.Exists(dataPath))
                 File.Delete(dataPath);   // a stale side file from an earlier export must not linger
+            cancel.ThrowIfCancellationRequested();
             AtomicFile.WriteAllBytes(path, copy.ToByteArray());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

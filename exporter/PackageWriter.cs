@@ -19,12 +19,14 @@ namespace Sedd.Exporter;
 public sealed record ExportResult(string Folder, ModelManifest Manifest, long Bytes, TimeSpan Elapsed, string Verification);
 
 /// <summary>
-/// Writes a model package (issue 3 point 1): model.onnx (+ external data), model.safetensors,
-/// README.md and manifest.json with the SHA-256 of every other file. Everything is written into a
-/// temporary folder beside the destination, verified, reopened with <see cref="ModelPackage.Open"/>, and
-/// only then moved to its name; an existing package is replaced only with <c>force</c>, by moving
-/// it aside first and back if the move fails. Any failure deletes the temporary folder, so no
-/// half-written package ever carries the final name.
+/// Writes a model package: model.onnx (+ external data), model.safetensors, README.md and
+/// manifest.json with the SHA-256 of every other file. Everything is written into a hidden folder
+/// beside the destination, verified, reopened with <see cref="ModelPackage.Open"/>, and only then moved
+/// to its name by <see cref="PackageReplacement"/>, whose protocol keeps the old package until the new
+/// one has its name and lets the next export finish or roll back one that was killed. What
+/// <c>--out</c> may replace is decided by <see cref="OutputFolder"/>. Any failure or cancellation before
+/// the move deletes the build folder, so no half-written package ever carries the final name, and every
+/// long step (converting, writing, verifying, hashing) watches the cancellation token.
 /// </summary>
 public static class PackageWriter
 {
@@ -32,42 +34,53 @@ public static class PackageWriter
     /// <param name="source">The checkpoint to export.</param>
     /// <param name="output">Destination folder.</param>
     /// <param name="precision">"fp32", "fp16" or "int8".</param>
-    /// <param name="force">Replace an existing destination.</param>
+    /// <param name="force">Replace an existing destination (only a model package; see <see cref="OutputFolder"/>).</param>
     /// <param name="evaluation">Evaluation to record, if known.</param>
     /// <param name="log">Where progress and the verification warning go.</param>
     /// <param name="faultAfter">Test hook called after each file is written; throwing simulates a disk error.</param>
     /// <param name="notes">Markdown appended to the model card.</param>
+    /// <param name="cancel">Stops the export at its next check; nothing is left behind and an old package stays.</param>
+    /// <param name="gate">The point of no return shared with a signal handler (null: a private one).</param>
+    /// <param name="inputs">Further inputs (path, how messages name it) that <c>--out</c> may not hold or lie in; the source is always one.</param>
     public static ExportResult Write(ExportSource source, string output, string precision, bool force, EvaluationInfo? evaluation,
-        TextWriter log, Action<string>? faultAfter = null, string? notes = null)
+        TextWriter log, Action<string>? faultAfter = null, string? notes = null, CancellationToken cancel = default, CommitGate? gate = null,
+        IReadOnlyList<(string Path, string What)>? inputs = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(log);
+        UserFiles.RequirePathArgument(output, "--out");
         if (precision is not ("fp32" or "fp16" or "int8")) throw new SeddException($"--precision must be fp32, fp16 or int8, got '{precision}'", SeddException.Usage);
         var clock = Stopwatch.StartNew();
         var final = Path.GetFullPath(output.TrimEnd('/', Path.DirectorySeparatorChar) is { Length: > 0 } o ? o : output);
-        if (File.Exists(final)) throw new SeddException($"--out {output} is a file; a model package is a folder", SeddException.Usage);
-        if (Directory.Exists(final) && !force) throw new SeddException($"--out {output} already exists; pass --force to replace it", SeddException.Usage);
+        if (Path.GetDirectoryName(final) == null) throw new SeddException($"--out {output} is the root of the file system; give a folder to create", SeddException.Usage);
+        var protect = new List<(string, string)> { (source.Location, "source checkpoint") };
+        if (inputs != null) protect.AddRange(inputs);
+        void Check() => OutputFolder.RequireWritable(final, output, force, protect, cancel);
+        Check();   // before any work: a refused --out costs nothing
 
         RequireTokenizer(source);
+        RequireMemory(source, precision);
         // Build (and convert) before touching the disk: a bad precision or graph writes nothing.
+        cancel.ThrowIfCancellationRequested();
         var fp32 = ScoreNetworkGraph.Build(source.Architecture, source.Weights, OnnxMetadata(source));
-        var shipped = PrecisionVariant.Convert(fp32, precision);
+        cancel.ThrowIfCancellationRequested();
+        var shipped = PrecisionVariant.Convert(fp32, precision, cancel);
 
-        var parent = Path.GetDirectoryName(final)!;
-        var temp = Path.Combine(parent, $"{Path.GetFileName(final)}.tmp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        PackageReplacement? replacement = null;
+        using var privateGate = gate == null ? new CommitGate() : null;
         try
         {
-            Directory.CreateDirectory(parent);
-            Directory.CreateDirectory(temp);
+            replacement = PackageReplacement.Begin(final, Check, log, cancel);
+            var temp = replacement.Build;
             var onnxPath = Path.Combine(temp, "model.onnx");
-            OnnxModelFile.Write(shipped, onnxPath);
+            OnnxModelFile.Write(shipped, onnxPath, cancel: cancel);
             faultAfter?.Invoke("model.onnx");
             Safetensors.Write(Path.Combine(temp, "model.safetensors"), ExportedWeights(source),
-                new Dictionary<string, string> { ["format"] = "pt", ["weights"] = source.WeightsKind });
+                new Dictionary<string, string> { ["format"] = "pt", ["weights"] = source.WeightsKind }, cancel);
             faultAfter?.Invoke("model.safetensors");
 
-            var (verification, line) = Verify(source, onnxPath, precision == "fp32" ? null : fp32, temp, log);
+            var (verification, line) = Verify(source, onnxPath, precision == "fp32" ? null : fp32, temp, log, cancel);
             // An evaluation measures the checkpoint's fp32 network; a quantized graph's bound differs
             // (sedd-compare --bound-data measures it), so only the fp32 package records it.
             if (evaluation != null && precision != "fp32")
@@ -81,24 +94,25 @@ public static class PackageWriter
 
             var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var file in Directory.GetFiles(temp, "*", SearchOption.AllDirectories))
-                files[Path.GetRelativePath(temp, file).Replace(Path.DirectorySeparatorChar, '/')] = PackagePaths.Sha256(file);
+                files[Path.GetRelativePath(temp, file).Replace(Path.DirectorySeparatorChar, '/')] = PackagePaths.Sha256(file, cancel);
             manifest = manifest with { Files = files };
             AtomicFile.WriteAllText(Path.Combine(temp, ModelPackage.ManifestFile), manifest.ToJson());
             faultAfter?.Invoke(ModelPackage.ManifestFile);
 
-            ModelPackage.Open(temp);   // the runtime's own check, on the complete package, before it gets its name
-            MoveIntoPlace(temp, final, force);
+            ModelPackage.Open(temp, cancel: cancel);   // the runtime's own check, on the complete package, before it gets its name
+            replacement.Commit(Check, gate ?? privateGate!, cancel);
+            // Committed: the package is in place; nothing below may cancel or undo it.
             long bytes = Directory.GetFiles(final, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             return new ExportResult(final, manifest, bytes, clock.Elapsed, line);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            DeleteQuietly(temp);
+            replacement?.Dispose();
             throw new SeddException($"cannot write the package {output}: {e.Message}", SeddException.Environment);
         }
         catch
         {
-            DeleteQuietly(temp);
+            replacement?.Dispose();
             throw;
         }
     }
@@ -148,7 +162,7 @@ public static class PackageWriter
         };
     }
 
-    static (VerificationInfo Info, string Line) Verify(ExportSource source, string onnxPath, ModelProto? fp32, string temp, TextWriter log)
+    static (VerificationInfo Info, string Line) Verify(ExportSource source, string onnxPath, ModelProto? fp32, string temp, TextWriter log, CancellationToken cancel)
     {
         // A variant is checked against the fp32 graph, which is written to a scratch folder removed before hashing.
         string? scratch = null;
@@ -160,16 +174,17 @@ public static class PackageWriter
                 scratch = Path.Combine(temp, ".verify");
                 Directory.CreateDirectory(scratch);
                 fp32Path = Path.Combine(scratch, "fp32.onnx");
-                OnnxModelFile.Write(fp32, fp32Path);
+                OnnxModelFile.Write(fp32, fp32Path, cancel: cancel);
             }
+            cancel.ThrowIfCancellationRequested();
             using var reference = TorchReference.TryCreate(source, out var why);
             if (reference == null) log.WriteLine($"sedd-export: warning: verification skipped: {why}; the manifest records reference \"none\"");
-            var info = ExportVerifier.Run(source, fp32Path, fp32 != null ? onnxPath : null, reference, why);
+            var info = ExportVerifier.Run(source, fp32Path, fp32 != null ? onnxPath : null, reference, why, cancel);
             return (info, ExportVerifier.Describe(info, why));
         }
         finally
         {
-            if (scratch != null) DeleteQuietly(scratch);
+            if (scratch != null) DeleteQuietly(scratch);   // before hashing: the package's files are the ones left
         }
     }
 
@@ -220,23 +235,23 @@ public static class PackageWriter
                 (ids is { } n ? $"{s.Tokenizer} has {n}" : $"'{s.Tokenizer}' is not a tokenizer spec"), SeddException.BadInput);
     }
 
-    static void MoveIntoPlace(string temp, string final, bool force)
+    /// <summary>
+    /// The export holds the weights several times over (source, fp32 graph, variant, ONNX Runtime's copy
+    /// for the check, the TorchSharp reference) plus the rotary tables and the check's activations:
+    /// refuse at once what this machine cannot hold rather than fail half-way.
+    /// </summary>
+    static void RequireMemory(ExportSource source, string precision)
     {
-        if (!Directory.Exists(final))
-        {
-            Directory.Move(temp, final);
-            return;
-        }
-        if (!force) throw new SeddException($"{final} appeared during the export; pass --force to replace it", SeddException.Usage);
-        var aside = $"{final}.old-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
-        Directory.Move(final, aside);
-        try { Directory.Move(temp, final); }
-        catch
-        {
-            Directory.Move(aside, final);   // the old package keeps its name
-            throw;
-        }
-        DeleteQuietly(aside);
+        var a = source.Architecture;
+        long parameters = a.ParameterShapes().Sum(p => MemoryBudget.Product(p.Shape));
+        long weights = MemoryBudget.Product(parameters, 4);
+        long rotary = MemoryBudget.Product(a.MaxLength, a.HeadDim, 4, 2);
+        int length = Math.Min(a.MaxLength, ExportVerifier.LengthCap);
+        long activations = MemoryBudget.Product(3, length, Math.Max(a.Vocab, 4 * a.HiddenSize), 4, 8);
+        long need = MemoryBudget.Product(weights, precision == "fp32" ? 4 : 5);
+        need = need > long.MaxValue - rotary * 3 - activations ? long.MaxValue : need + rotary * 3 + activations;
+        MemoryBudget.Require(need, $"exporting a network of {parameters:N0} parameters ({a.Blocks} blocks × {a.HiddenSize}, {a.MaxLength} positions)",
+            "use a machine with more memory (or a smaller --max-length)", SeddException.Environment);
     }
 
     static void DeleteQuietly(string folder)

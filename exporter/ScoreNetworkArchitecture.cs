@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Sedd.Runtime;
 using Sedd.Runtime.IO;
+using ModelManifestLimits = Sedd.Runtime.Package.ModelManifest;
 
 namespace Sedd.Exporter;
 
@@ -82,17 +83,20 @@ public sealed partial record ScoreNetworkArchitecture
         foreach (var name in weights.Keys)
         {
             var m = BlockIndex().Match(name);
-            if (m.Success) blocks = Math.Max(blocks, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1);
+            if (!m.Success) continue;
+            if (!int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= ModelManifestLimits.MaxBlocks)
+                throw Bad($"tensor {name} names block {m.Groups[1].Value}; a network has at most {ModelManifestLimits.MaxBlocks} blocks");
+            blocks = Math.Max(blocks, index + 1);
         }
         var mlp = weights.TryGetValue("blocks.0.mlp.0.weight", out var t) ? t : null;
         var arch = new ScoreNetworkArchitecture
         {
-            Vocab = checked((int)embedding.Shape[0]),
-            HiddenSize = checked((int)embedding.Shape[1]),
-            CondDim = checked((int)sigmaIn.Shape[0]),
-            FrequencyEmbeddingSize = checked((int)sigmaIn.Shape[1]),
+            Vocab = Dim(embedding, 0, "vocab_embed.embedding"),
+            HiddenSize = Dim(embedding, 1, "vocab_embed.embedding"),
+            CondDim = Dim(sigmaIn, 0, "sigma_map.mlp.0.weight"),
+            FrequencyEmbeddingSize = Dim(sigmaIn, 1, "sigma_map.mlp.0.weight"),
             Blocks = blocks,
-            MlpHidden = mlp is { Shape.Length: 2 } ? checked((int)mlp.Shape[0]) : 4 * checked((int)embedding.Shape[1]),
+            MlpHidden = mlp is { Shape.Length: 2 } ? Dim(mlp, 0, "blocks.0.mlp.0.weight") : (int)Math.Min(int.MaxValue, 4L * Dim(embedding, 1, "vocab_embed.embedding")),
             Heads = heads,
             ScaleBySigma = scaleBySigma,
             MaxLength = maxLength,
@@ -153,6 +157,13 @@ public sealed partial record ScoreNetworkArchitecture
         if (MaxLength <= 0) throw Bad($"maximum length {MaxLength} must be positive");
         if (Parameterization is not ("score" or "normalized")) throw Bad($"parameterization must be score or normalized, found '{Parameterization}'");
         if (Normalized && !ScaleBySigma) throw Bad("the normalized parameterization is defined for the absorbing graph only (outputs scaled by σ)");
+        // The limits a package may declare (the runtime refuses anything larger); the rotary tables of a
+        // longer graph alone would need MaxLength × head dimension × 8 bytes.
+        if (MaxLength > ModelManifestLimits.MaxLength) throw Bad($"maximum length {MaxLength:N0} is more than the {ModelManifestLimits.MaxLength:N0} positions a package may have");
+        if (Vocab > ModelManifestLimits.MaxTokens + 1) throw Bad($"vocabulary {Vocab:N0} is more than the {ModelManifestLimits.MaxTokens:N0} tokens a package may have");
+        if (HiddenSize > ModelManifestLimits.MaxWidth || CondDim > ModelManifestLimits.MaxWidth || FrequencyEmbeddingSize > ModelManifestLimits.MaxWidth)
+            throw Bad($"hidden size {HiddenSize}, cond_dim {CondDim} and σ frequency width {FrequencyEmbeddingSize} may be at most {ModelManifestLimits.MaxWidth}");
+        if (Blocks > ModelManifestLimits.MaxBlocks) throw Bad($"{Blocks} blocks are more than the {ModelManifestLimits.MaxBlocks} a package may have");
     }
 
     /// <summary>Checks that <paramref name="weights"/> holds exactly the parameters of this architecture with their shapes.</summary>
@@ -190,6 +201,10 @@ public sealed partial record ScoreNetworkArchitecture
     }
 
     static SeddException Bad(string message) => new(message, SeddException.BadInput);
+
+    // A tensor dimension as an int; a crafted file may claim more (with no data behind it).
+    static int Dim(SafeTensor t, int axis, string name) =>
+        t.Shape[axis] <= int.MaxValue ? (int)t.Shape[axis] : throw Bad($"{name} has dimension {t.Shape[axis]}, more than any network has");
 
     [GeneratedRegex(@"^blocks\.(\d+)\.")]
     private static partial Regex BlockIndex();

@@ -34,7 +34,8 @@ public sealed class ScoreNetworkSession : IDisposable
     /// <param name="indices">Token ids, row-major [batch, length].</param>
     /// <param name="sigma">Total noise σ̄ per row.</param>
     /// <param name="length">Sequence length L.</param>
-    public (float[] LogScore, long[] Shape) Run(long[] indices, float[] sigma, int length)
+    /// <param name="cancel">Terminates a run in progress (ONNX Runtime's RunOptions.Terminate).</param>
+    public (float[] LogScore, long[] Shape) Run(long[] indices, float[] sigma, int length, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(indices);
         ArgumentNullException.ThrowIfNull(sigma);
@@ -45,8 +46,13 @@ public sealed class ScoreNetworkSession : IDisposable
         using var x = OrtValue.CreateTensorValueFromMemory(indices, [sigma.Length, length]);
         using var s = OrtValue.CreateTensorValueFromMemory(sigma, [sigma.Length]);
         using var options = new RunOptions();
-        using var outputs = session.Run(options, [ScoreNetworkGraph.IndicesName, ScoreNetworkGraph.SigmaName], [x, s], [ScoreNetworkGraph.OutputName]);
-        var y = outputs.First();
+        cancel.ThrowIfCancellationRequested();
+        using var stop = cancel.Register(() => options.Terminate = true);
+        IDisposableReadOnlyCollection<OrtValue> outputs;
+        try { outputs = session.Run(options, [ScoreNetworkGraph.IndicesName, ScoreNetworkGraph.SigmaName], [x, s], [ScoreNetworkGraph.OutputName]); }
+        catch (OnnxRuntimeException) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(cancel); }
+        using var results = outputs;
+        var y = results.First();
         return (y.GetTensorDataAsSpan<float>().ToArray(), y.GetTensorTypeAndShape().Shape);
     }
 

@@ -35,7 +35,7 @@ static class Float16Variant
     };
 
     /// <summary>Rewrites <paramref name="graph"/> (a private clone) in place.</summary>
-    internal static void Apply(GraphProto graph)
+    internal static void Apply(GraphProto graph, CancellationToken cancel = default)
     {
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var consumers = Consumers(graph);
@@ -69,6 +69,7 @@ static class Float16Variant
             if (t.DataType == (int)DataType.Float && !outputs.Contains(t.Name)
                 && consumers.TryGetValue(t.Name, out var readers) && readers.All(r => WeightReader(r, t.Name)))
             {
+                cancel.ThrowIfCancellationRequested();
                 ToFloat16InPlace(t);
                 half[t.Name] = t.Name;
             }

@@ -51,7 +51,8 @@ static class Int8Variant
     /// <summary>Rewrites <paramref name="graph"/> (a private clone) in place.</summary>
     /// <param name="graph">The graph.</param>
     /// <param name="minElements">Quantize only weights with at least this many elements.</param>
-    internal static void Apply(GraphProto graph, int minElements)
+    /// <param name="cancel">Checked before each weight is quantized.</param>
+    internal static void Apply(GraphProto graph, int minElements, CancellationToken cancel = default)
     {
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var consumers = Consumers(graph);
@@ -87,7 +88,10 @@ static class Int8Variant
             }
             var name = transpose.Input[0];
             if (!quantized.TryGetValue(name, out var wq))
+            {
+                cancel.ThrowIfCancellationRequested();
                 quantized[name] = wq = Quantize(graph, initializers[name]);
+            }
             var x = node.Input[0];
             var scope = $"{node.Name}/int8";
             if (!dynamic.TryGetValue(x, out var xq))

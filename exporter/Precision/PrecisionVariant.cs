@@ -32,15 +32,16 @@ public static class PrecisionVariant
     /// </summary>
     /// <param name="fp32">A float32 model as built by <see cref="ScoreNetworkGraph.Build"/>.</param>
     /// <param name="precision">"fp32", "fp16" or "int8".</param>
-    public static ModelProto Convert(ModelProto fp32, string precision)
+    /// <param name="cancel">Checked between weights.</param>
+    public static ModelProto Convert(ModelProto fp32, string precision, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         if (precision == "fp32") return fp32;
         if (precision is not ("fp16" or "int8"))
             throw new SeddException($"unknown precision '{precision}'; expected one of {string.Join(", ", Names)}", SeddException.Usage);
         var model = fp32.Clone();   // deep copy of the messages; the ByteStrings (immutable) are shared
-        if (precision == "fp16") Float16Variant.Apply(model.Graph);
-        else Int8Variant.Apply(model.Graph, Int8Variant.DefaultMinElements);
+        if (precision == "fp16") Float16Variant.Apply(model.Graph, cancel);
+        else Int8Variant.Apply(model.Graph, Int8Variant.DefaultMinElements, cancel);
         var entry = model.MetadataProps.FirstOrDefault(p => p.Key == MetadataKey);
         if (entry != null) entry.Value = precision;
         else model.MetadataProps.Add(new StringStringEntryProto { Key = MetadataKey, Value = precision });

@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Sedd.Exporter.Sources;
@@ -11,6 +12,9 @@ namespace Sedd.Exporter.Sources;
 /// The facts the exporter needs from the authors' training config (goldens/checkpoints/README.md §1, §5):
 /// the hub <c>config.json</c> or a run's <c>.hydra/config.yaml</c>, which have the same keys. Numbers
 /// are read as double whatever their spelling (20, 1e-08, 1.0e-08); unknown keys are ignored.
+/// Both files are bounded before they are parsed (<see cref="MaxFileBytes"/>; YAML nesting
+/// <see cref="MaxDepth"/> and alias expansion <see cref="MaxNodes"/>, see <see cref="YamlShape"/>), so a
+/// crafted file is refused in one line instead of exhausting memory or the stack.
 /// </summary>
 /// <param name="Path">Where the config was read, for messages.</param>
 /// <param name="GraphType">"absorb" or "uniform".</param>
@@ -27,26 +31,101 @@ namespace Sedd.Exporter.Sources;
 public sealed record AuthorsConfig(string Path, string GraphType, int Tokens, string NoiseType, double SigmaMin, double SigmaMax,
     int HiddenSize, int CondDim, int Blocks, int Heads, bool ScaleBySigma, int Length)
 {
+    /// <summary>Largest config file read (real ones are a few KB).</summary>
+    public const long MaxFileBytes = 1 << 20;
+
+    /// <summary>Deepest YAML/JSON nesting accepted (real configs nest 2 levels).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Most YAML nodes accepted, counting every alias as the nodes it stands for.</summary>
+    public const long MaxNodes = 100_000;
+
     /// <summary>States D the network scores: V + 1 for absorb, V for uniform.</summary>
     public int Vocab => GraphType == "absorb" ? Tokens + 1 : Tokens;
 
     /// <summary>Reads a JSON config file (the hub layout).</summary>
     /// <param name="path">config.json.</param>
-    public static AuthorsConfig ReadJson(string path)
-    {
-        try { return FromNode(JsonNode.Parse(ReadText(path)) as JsonObject ?? throw NotObject(path), path); }
-        catch (JsonException e) { throw new SeddException($"{path} is not valid JSON: {e.Message}", SeddException.BadInput); }
-    }
+    /// <param name="cancel">Checked while reading.</param>
+    public static AuthorsConfig ReadJson(string path, CancellationToken cancel = default) =>
+        FromNode(StrictJson.ParseObject(ReadText(path, cancel), path), path);
 
     /// <summary>Reads a Hydra YAML config (a run's <c>.hydra/config.yaml</c>).</summary>
     /// <param name="path">config.yaml.</param>
-    public static AuthorsConfig ReadYaml(string path)
+    /// <param name="cancel">Checked while reading.</param>
+    public static AuthorsConfig ReadYaml(string path, CancellationToken cancel = default) =>
+        FromNode(ParseYaml(ReadText(path, cancel), path), path);
+
+    /// <summary>A YAML mapping as JSON, after <see cref="YamlShape"/> has bounded it; anything else is a one-line bad input.</summary>
+    /// <param name="text">The YAML text.</param>
+    /// <param name="path">Name for messages.</param>
+    public static JsonObject ParseYaml(string text, string path)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var yaml = new YamlStream();
-        try { yaml.Load(new StringReader(ReadText(path))); }
-        catch (YamlException e) { throw new SeddException($"{path} is not valid YAML: {e.Message.Split('\n')[0]}", SeddException.BadInput); }
+        try
+        {
+            YamlShape(text, path);
+            yaml.Load(new StringReader(text));
+        }
+        catch (SeddException) { throw; }
+        catch (YamlException e) { throw new SeddException($"{path} is not valid YAML: {OneLine(e.Message)}", SeddException.BadInput); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            // YamlDotNet reports a key given twice (and a few other malformations) this way.
+            throw new SeddException($"{path} is not valid YAML: {OneLine(e.Message)}", SeddException.BadInput);
+        }
         if (yaml.Documents.Count != 1 || yaml.Documents[0].RootNode is not YamlMappingNode root) throw NotObject(path);
-        return FromNode((JsonObject)ToJson(root)!, path);
+        return (JsonObject)ToJson(root, path)!;
+    }
+
+    /// <summary>
+    /// Walks the YAML event stream (YamlDotNet's parser is iterative) before any node is built: refuses
+    /// nesting deeper than <see cref="MaxDepth"/> (a 30,000-level file would overflow the stack of a
+    /// recursive reader) and more than <see cref="MaxNodes"/> nodes once aliases are expanded (a
+    /// "billion laughs" file of 1 KB stands for 10⁹ nodes).
+    /// </summary>
+    static void YamlShape(string text, string path)
+    {
+        var expanded = new Dictionary<string, long>(StringComparer.Ordinal);
+        var open = new List<(string? Anchor, long Nodes)>();
+        long total = 0;
+        void Add(long nodes)
+        {
+            if (open.Count == 0) total = Math.Min(long.MaxValue / 2, total + nodes);
+            else open[^1] = (open[^1].Anchor, Math.Min(long.MaxValue / 2, open[^1].Nodes + nodes));
+            if (total > MaxNodes || open.Count > 0 && open[^1].Nodes > MaxNodes)
+                throw new SeddException($"{path} expands to more than {MaxNodes:N0} YAML nodes (through aliases); a config is a few hundred", SeddException.BadInput);
+        }
+        static string? Name(AnchorName anchor) => anchor.IsEmpty ? null : anchor.Value;
+        var parser = new Parser(new StringReader(text));
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case MappingStart m: Open(Name(m.Anchor)); break;
+                case SequenceStart q: Open(Name(q.Anchor)); break;
+                case MappingEnd or SequenceEnd:
+                    var (anchor, nodes) = open[^1];
+                    open.RemoveAt(open.Count - 1);
+                    Add(nodes);
+                    if (anchor != null) expanded[anchor] = nodes;
+                    break;
+                case Scalar sc:
+                    Add(1);
+                    if (Name(sc.Anchor) is { } a) expanded[a] = 1;
+                    break;
+                case AnchorAlias alias:
+                    Add(expanded.TryGetValue(alias.Value.Value, out var n) ? n : 1);
+                    break;
+            }
+        }
+
+        void Open(string? anchor)
+        {
+            if (open.Count >= MaxDepth)
+                throw new SeddException($"{path} nests more than {MaxDepth} levels deep; a config nests 2", SeddException.BadInput);
+            open.Add((anchor, 1));
+        }
     }
 
     /// <summary>Reads the keys of a parsed config.</summary>
@@ -92,26 +171,40 @@ public sealed record AuthorsConfig(string Path, string GraphType, int Tokens, st
             throw new SeddException($"{Path}: model.{key} is {configured} but the weights have {inferred}", SeddException.BadInput);
     }
 
-    static string ReadText(string path)
-    {
-        try { return File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SeddException($"cannot read {path}: {e.Message}", SeddException.BadInput); }
-    }
+    static string ReadText(string path, CancellationToken cancel) => UserFiles.ReadAllText(path, "config", MaxFileBytes, cancel);
+
+    static string OneLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
 
     static SeddException NotObject(string path) => new($"{path} does not hold a config mapping", SeddException.BadInput);
 
-    // YAML scalars carry no type: true/false become booleans, numbers doubles, the rest strings.
-    static JsonNode? ToJson(YamlNode node) => node switch
+    // YAML scalars carry no type: true/false become booleans, numbers doubles, the rest strings. The
+    // depth is bounded by YamlShape; an alias is expanded (its size was bounded there too).
+    static JsonNode? ToJson(YamlNode node, string path) => node switch
     {
-        YamlMappingNode m => new JsonObject(m.Children.Select(p => KeyValuePair.Create(((YamlScalarNode)p.Key).Value ?? "", ToJson(p.Value)))),
-        YamlSequenceNode s => new JsonArray([.. s.Children.Select(ToJson)]),
+        YamlMappingNode m => Mapping(m, path),
+        YamlSequenceNode s => new JsonArray([.. s.Children.Select(c => ToJson(c, path))]),
         YamlScalarNode { Value: "true" or "True" } => JsonValue.Create(true),
         YamlScalarNode { Value: "false" or "False" } => JsonValue.Create(false),
         YamlScalarNode { Value: "null" or "~" or null } => null,
-        YamlScalarNode v when double.TryParse(v.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => JsonValue.Create(d),
+        // NaN and the infinities stay text (JSON has no such numbers): the key's reader refuses them by name.
+        YamlScalarNode v when double.TryParse(v.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) => JsonValue.Create(d),
         YamlScalarNode v => JsonValue.Create(v.Value),
         _ => null,
     };
+
+    static JsonObject Mapping(YamlMappingNode m, string path)
+    {
+        var o = new JsonObject();
+        foreach (var (key, value) in m.Children)
+        {
+            if (key is not YamlScalarNode { Value: { } name })
+                throw new SeddException($"{path} has a {(key is YamlMappingNode ? "mapping" : key is YamlSequenceNode ? "list" : "missing")} as a key (at line {key.Start.Line}); config keys are plain names", SeddException.BadInput);
+            if (o.ContainsKey(name))
+                throw new SeddException($"{path} gives the key '{name}' twice (line {key.Start.Line})", SeddException.BadInput);
+            o[name] = ToJson(value, path);
+        }
+        return o;
+    }
 
     internal static JsonNode Node(JsonObject config, string path, string[] keys)
     {

@@ -21,7 +21,8 @@ public static class RawTrainingCheckpoint
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(pth))!;
         var candidate = Path.Combine(dir, "..", ".hydra", "config.yaml");
-        return File.Exists(candidate) ? Path.GetFullPath(candidate) : null;
+        // Anything at that name is the config (a FIFO or a folder there is refused when read, never skipped).
+        return FileKinds.Of(candidate) != FileKind.Missing ? Path.GetFullPath(candidate) : null;
     }
 
     /// <summary>Reads the checkpoint's weights and the config's facts.</summary>
@@ -30,10 +31,11 @@ public static class RawTrainingCheckpoint
     /// <param name="weights">"ema" (default) or "online" (the <c>model</c> entry).</param>
     /// <param name="maxLength">Export length; null = model.length.</param>
     /// <param name="corpus">Corpus name for the provenance (the YAML's data.train when not given).</param>
-    public static ExportSource Load(string pth, string? configPath, string weights, int? maxLength, string? corpus)
+    /// <param name="cancel">Checked while reading.</param>
+    public static ExportSource Load(string pth, string? configPath, string weights, int? maxLength, string? corpus, CancellationToken cancel = default)
     {
         // The file's kind first: a text file or a random zip is reported as such, whatever the config.
-        var top = TorchPickle.Load(pth) as IDictionary ?? throw TorchPickle.Bad(pth, "its top level is not a dict");
+        var top = TorchPickle.Load(pth, cancel) as IDictionary ?? throw TorchPickle.Bad(pth, "its top level is not a dict");
         if (!top.Contains("model") || !top.Contains("ema"))
             throw TorchPickle.Bad(pth, top.Keys.Cast<object>().All(k => k is string) && top.Values.Cast<object>().All(v => v is SafeTensor)
                 ? "it is a bare state_dict, not a run_train.py checkpoint (put it in a folder as pytorch_model.bin with its config.json)"
@@ -42,8 +44,8 @@ public static class RawTrainingCheckpoint
         var online = HubCheckpoint.StateDict(model, pth);
         configPath ??= DefaultConfig(pth)
             ?? throw new SeddException($"{pth} holds no config: pass --config FILE.yaml (the run's .hydra/config.yaml)", SeddException.Usage);
-        if (!File.Exists(configPath)) throw new SeddException($"config {configPath} not found (pass --config FILE.yaml, the run's .hydra/config.yaml)", SeddException.Usage);
-        var config = configPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? AuthorsConfig.ReadJson(configPath) : AuthorsConfig.ReadYaml(configPath);
+        if (FileKinds.Of(configPath) == FileKind.Missing) throw new SeddException($"config {configPath} not found (pass --config FILE.yaml, the run's .hydra/config.yaml)", SeddException.Usage);
+        var config = configPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? AuthorsConfig.ReadJson(configPath, cancel) : AuthorsConfig.ReadYaml(configPath, cancel);
 
         Dictionary<string, SafeTensor> chosen;
         if (weights == "online") chosen = online;

@@ -1,4 +1,5 @@
 using Sedd.Runtime;
+using Sedd.Runtime.IO;
 
 namespace Sedd.Exporter.Sources;
 
@@ -14,18 +15,21 @@ public static class SourceLoader
     /// <param name="maxLength">Export length; null = the trained length.</param>
     /// <param name="corpus">Corpus name for the provenance when the source does not say.</param>
     /// <param name="config">Hydra config of a .pth checkpoint (default: its run's .hydra/config.yaml).</param>
-    public static ExportSource Load(string source, string weights, int? maxLength, string? corpus, string? config)
+    /// <param name="cancel">Checked while reading.</param>
+    public static ExportSource Load(string source, string weights, int? maxLength, string? corpus, string? config, CancellationToken cancel = default)
     {
-        ArgumentNullException.ThrowIfNull(source);
+        UserFiles.RequirePathArgument(source, "the source (argument <source>)");
+        if (config != null) UserFiles.RequirePathArgument(config, "--config");
         if (weights is not ("ema" or "online")) throw new SeddException($"--weights must be ema or online, got '{weights}'", SeddException.Usage);
-        if (Directory.Exists(source))
+        var kind = FileKinds.Of(source);
+        if (kind == FileKind.Directory)
         {
-            if (TrainerCheckpointSource.Recognizes(source)) return TrainerCheckpointSource.Load(source, weights, maxLength, corpus);
-            if (File.Exists(Path.Combine(source, "config.json")))
+            if (TrainerCheckpointSource.Recognizes(source)) return TrainerCheckpointSource.Load(source, weights, maxLength, corpus, cancel);
+            if (FileKinds.Of(Path.Combine(source, "config.json")) != FileKind.Missing)
             {
                 // Hub files carry one set of weights, inferred to be EMA (checkpoints/README.md §4).
                 if (weights == "online") throw new SeddException($"{source} is a hub folder with one set of weights; --weights online needs a training checkpoint", SeddException.Usage);
-                var hub = HubCheckpoint.Load(source, maxLength);
+                var hub = HubCheckpoint.Load(source, maxLength, cancel);
                 var c = hub.Config;
                 return new ExportSource
                 {
@@ -44,7 +48,8 @@ public static class SourceLoader
             }
             throw new SeddException($"{source} is not a checkpoint: expected a sedd-train checkpoint (state.json), a run folder (checkpoints/) or a hub folder (config.json + model.safetensors)", SeddException.BadInput);
         }
-        if (File.Exists(source)) return RawTrainingCheckpoint.Load(source, config, weights, maxLength, corpus);
-        throw new SeddException($"{source} does not exist", SeddException.BadInput);
+        if (kind == FileKind.Regular) return RawTrainingCheckpoint.Load(source, config, weights, maxLength, corpus, cancel);
+        if (kind == FileKind.Missing) throw new SeddException($"{source} does not exist", SeddException.BadInput);
+        throw new SeddException($"{source} is {FileKinds.Describe(kind)}; expected a checkpoint folder or a .pth file", SeddException.BadInput);
     }
 }

@@ -35,39 +35,93 @@ public static class TorchPickle
         value is SafeTensor t && Sequence.TryGetValue(t, out var n) ? (long)n : null;
     static bool registered;
 
-    /// <summary>Unpickles <paramref name="path"/>; a file of another kind or a truncated one is a one-line <see cref="SeddException"/>.</summary>
+    /// <summary>Largest data.pkl accepted (the pickle of a state_dict is kilobytes; the tensors are separate entries).</summary>
+    public const long MaxPickleBytes = 256L << 20;
+
+    // What one Load may allocate, checked by the constructors Razorvine calls (its registry is static).
+    [ThreadStatic] static LoadLimits? limits;
+
+    sealed class LoadLimits(string path, long fileBytes, CancellationToken cancel)
+    {
+        public string Path { get; } = path;
+        public long FileBytes { get; } = fileBytes;
+        public CancellationToken Cancel { get; } = cancel;
+        public long Storages { get; set; }
+        public long Tensors { get; set; }
+    }
+
+    /// <summary>
+    /// Unpickles <paramref name="path"/>; a file of another kind, a truncated one, or one whose tensors
+    /// claim more bytes than the file holds is a one-line <see cref="SeddException"/>.
+    /// </summary>
     /// <param name="path">A zip-format torch.save file (pytorch_model.bin, checkpoint.pth).</param>
-    public static object Load(string path)
+    /// <param name="cancel">Checked while reading storages and copying tensors.</param>
+    public static object Load(string path, CancellationToken cancel = default)
     {
         Register();
+        UserFiles.RequireRegularFile(path, "checkpoint");
+        long fileBytes = new FileInfo(path).Length;
+        // The storages (at most the file) and the tensors copied out of them (at most twice the file, see RebuildTensor).
+        MemoryBudget.Require(MemoryBudget.Product(fileBytes, 3), $"reading {path}", "close other programs or use a machine with more memory", SeddException.Environment);
         ZipArchive zip;
         try { zip = ZipFile.OpenRead(path); }
         catch (InvalidDataException) { throw Bad(path, IsLegacyPickle(path) ? "it is PyTorch's legacy (pre-1.6) pickle format; re-save it with torch.save in the zip format" : "it is not a zip archive (truncated or not a torch.save file)"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SeddException($"cannot read {path}: {e.Message}", SeddException.BadInput); }
         using (zip)
         {
-            var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
-            if (pickles.Count != 1) throw Bad(path, $"a torch.save archive holds exactly one data.pkl, this zip holds {pickles.Count}");
-            var prefix = pickles[0].FullName[..^"data.pkl".Length];
+            var previous = limits;
+            limits = new LoadLimits(path, fileBytes, cancel);
             try
             {
+                // The central directory is read here, lazily: a damaged one is reported like a damaged pickle.
+                var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
+                if (pickles.Count != 1) throw Bad(path, $"a torch.save archive holds exactly one data.pkl, this zip holds {pickles.Count}");
+                var prefix = pickles[0].FullName[..^"data.pkl".Length];
+                var pickle = ReadEntry(pickles[0], Math.Min(MaxPickleBytes, fileBytes), path, cancel);
+                PickleScan.Check(pickle, cancel);
                 using var unpickler = new StorageUnpickler(zip, prefix, path);
-                using var stream = pickles[0].Open();
-                return unpickler.load(stream);
+                return unpickler.load(new MemoryStream(pickle, writable: false));
             }
-            catch (SeddException) { throw; }
-            catch (Exception e) when (e is PickleException or InvalidDataException or IOException or InvalidCastException or IndexOutOfRangeException or ArgumentException or NullReferenceException)
+            catch (Exception e) when (e is not (SeddException or OperationCanceledException or OutOfMemoryException))
             {
-                throw Bad(path, $"its pickle cannot be read ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
+                // The archive is untrusted input: whatever the zip reader, the unpickler or a constructor throws is about the file.
+                throw Bad(path, $"its archive or pickle cannot be read ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
             }
+            finally { limits = previous; }
         }
     }
+
+    /// <summary>An archive entry's bytes, refusing one that claims more than <paramref name="max"/> (the file itself, for a stored entry).</summary>
+    static byte[] ReadEntry(ZipArchiveEntry entry, long max, string path, CancellationToken cancel)
+    {
+        if (entry.Length > max || entry.Length > Array.MaxLength)
+            throw Bad(path, $"{entry.FullName} claims {entry.Length:N0} bytes, more than the file's {max:N0} could hold");
+        var bytes = new byte[entry.Length];
+        using var stream = entry.Open();
+        for (int at = 0; at < bytes.Length;)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int n = stream.Read(bytes, at, Math.Min(1 << 20, bytes.Length - at));
+            if (n == 0) throw Bad(path, $"{entry.FullName} ends early (truncated?)");
+            at += n;
+        }
+        return bytes;
+    }
+
+    /// <summary>A pickled integer (int, long or a small BigInteger) as a long.</summary>
+    static long Integer(object? value, string what) => value switch
+    {
+        int i => i,
+        long l => l,
+        System.Numerics.BigInteger b when b >= long.MinValue && b <= long.MaxValue => (long)b,
+        _ => throw new PickleException($"{what} is {value?.GetType().Name ?? "None"}, expected an integer"),
+    };
 
     static bool IsLegacyPickle(string path)
     {
         try
         {
-            using var f = File.OpenRead(path);
+            using var f = UserFiles.OpenRead(path, "checkpoint");
             return f.ReadByte() == 0x80;   // PROTO opcode: a bare pickle, the pre-zip torch.save format
         }
         catch (IOException) { return false; }
@@ -113,10 +167,15 @@ public static class TorchPickle
                 throw Bad(path, "a persistent id is not a ('storage', type, key, location, numel) tuple");
             if (loaded.TryGetValue(key, out var s)) return s;
             var entry = zip.GetEntry(prefix + "data/" + key) ?? throw Bad(path, $"storage data/{key} is missing from the archive (truncated?)");
-            var bytes = new byte[entry.Length];
-            using (var stream = entry.Open()) stream.ReadExactly(bytes);
-            long numel = Convert.ToInt64(t[4], System.Globalization.CultureInfo.InvariantCulture);
-            if (bytes.Length != numel * kind.Size) throw Bad(path, $"storage data/{key} has {bytes.Length} bytes, its {numel} {kind.Name} elements need {numel * kind.Size}");
+            var context = limits!;
+            long numel = Integer(t[4], "a storage's element count");
+            long need = MemoryBudget.Product(numel, kind.Size);
+            if (entry.Length != need) throw Bad(path, $"storage data/{key} has {entry.Length} bytes, its {numel} {kind.Name} elements need {(need == long.MaxValue ? "more" : need)}");
+            // torch.save stores its entries uncompressed: together they cannot exceed the file.
+            context.Storages += entry.Length;
+            if (context.Storages > context.FileBytes)
+                throw Bad(path, $"its storages claim {context.Storages:N0} bytes, more than the file's {context.FileBytes:N0}");
+            var bytes = ReadEntry(entry, context.FileBytes, path, context.Cancel);
             return loaded[key] = new Storage(kind, bytes);
         }
     }
@@ -126,30 +185,67 @@ public static class TorchPickle
     {
         public object construct(object[] args)
         {
-            if (args.Length < 4 || args[0] is not Storage storage) throw new PickleException("_rebuild_tensor_v2 expects (storage, offset, size, stride, ...)");
-            long offset = Convert.ToInt64(args[1], System.Globalization.CultureInfo.InvariantCulture);
-            var shape = ((object[])args[2]).Select(d => Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            var stride = ((object[])args[3]).Select(d => Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            int size = storage.Kind.Size;
-            long count = shape.Aggregate(1L, (a, d) => a * d);
-            var data = new byte[count * size];
+            if (args.Length < 4 || args[0] is not Storage storage || args[2] is not object[] size || args[3] is not object[] strides)
+                throw new PickleException("_rebuild_tensor_v2 expects (storage, offset, size, stride, ...)");
+            var context = limits ?? throw new PickleException("a tensor outside a checkpoint being loaded");
+            long offset = Integer(args[1], "a storage offset");
+            var shape = Array.ConvertAll(size, d => Integer(d, "a tensor dimension"));
+            var stride = Array.ConvertAll(strides, d => Integer(d, "a tensor stride"));
+            int itemSize = storage.Kind.Size;
+            long storageElements = storage.Bytes.Length / itemSize;
+            if (shape.Length != stride.Length || offset < 0 || shape.Any(d => d < 0) || stride.Any(d => d < 0))
+                throw new PickleException($"a tensor has size [{string.Join(", ", shape)}], stride [{string.Join(", ", stride)}] and offset {offset}, which no tensor has");
+            // Checked before anything is allocated: the copy may not exceed the file, nor all copies twice the file
+            // (a state_dict's tensors each own their storage; views of a shared one stay far below).
+            long count = MemoryBudget.Product(shape);
+            long bytes = MemoryBudget.Product(count, itemSize);
+            context.Tensors = bytes == long.MaxValue ? long.MaxValue : context.Tensors + bytes;
+            if (bytes > context.FileBytes || context.Tensors > 2 * context.FileBytes + (1 << 20))
+                throw Bad(context.Path, $"a tensor of size [{string.Join(", ", shape)}] would take {(bytes == long.MaxValue ? "more than 9 EB" : MemoryBudget.Format(bytes))}, more than the file holds");
+            if (count > 0)
+            {
+                long last = offset;
+                for (int d = 0; d < shape.Length; d++) last = Saturating(last, MemoryBudget.Product(shape[d] - 1, stride[d]));
+                if (last >= storageElements) throw new PickleException("a tensor reaches outside its storage");
+            }
+            var data = new byte[bytes];
+            if (bytes > 0 && IsContiguous(shape, stride)) Buffer.BlockCopy(storage.Bytes, checked((int)(offset * itemSize)), data, 0, data.Length);
+            else if (bytes > 0) Gather(storage.Bytes, offset, shape, stride, itemSize, data, context.Cancel);
+            var tensor = new SafeTensor(storage.Kind.DType, shape, data);
+            Sequence.AddOrUpdate(tensor, Interlocked.Increment(ref created));
+            return tensor;
+        }
+
+        static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+        static bool IsContiguous(long[] shape, long[] stride)
+        {
+            long expected = 1;
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                if (shape[d] != 1 && stride[d] != expected) return false;
+                expected *= shape[d];
+            }
+            return true;
+        }
+
+        // Walk the elements in row-major order, gathering each through the strides (views and transposes).
+        static void Gather(byte[] source, long offset, long[] shape, long[] stride, int size, byte[] data, CancellationToken cancel)
+        {
+            long count = data.Length / size;
             var index = new long[shape.Length];
-            // Walk the elements in row-major order, gathering each through the strides (views and transposes).
             for (long i = 0; i < count; i++)
             {
+                if ((i & 0xFFFFF) == 0) cancel.ThrowIfCancellationRequested();
                 long at = offset;
                 for (int d = 0; d < shape.Length; d++) at += index[d] * stride[d];
-                if (at < 0 || (at + 1) * size > storage.Bytes.Length) throw new PickleException("a tensor reaches outside its storage");
-                Buffer.BlockCopy(storage.Bytes, (int)(at * size), data, (int)(i * size), size);
+                Buffer.BlockCopy(source, (int)(at * size), data, (int)(i * size), size);
                 for (int d = shape.Length - 1; d >= 0; d--)
                 {
                     if (++index[d] < shape[d]) break;
                     index[d] = 0;
                 }
             }
-            var tensor = new SafeTensor(storage.Kind.DType, shape, data);
-            Sequence.AddOrUpdate(tensor, Interlocked.Increment(ref created));
-            return tensor;
         }
     }
 

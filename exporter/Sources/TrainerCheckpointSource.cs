@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sedd.Runtime;
 using Sedd.Runtime.IO;
@@ -18,27 +17,28 @@ public static class TrainerCheckpointSource
     /// <summary>True when <paramref name="folder"/> is a trainer checkpoint or a run folder holding one.</summary>
     /// <param name="folder">Candidate folder.</param>
     public static bool Recognizes(string folder) =>
-        File.Exists(Path.Combine(folder, StateFile)) || Directory.Exists(Path.Combine(folder, "checkpoints"));
+        FileKinds.Of(Path.Combine(folder, StateFile)) != FileKind.Missing || Directory.Exists(Path.Combine(folder, "checkpoints"));
 
     /// <summary>Reads the checkpoint (or a run folder's latest one).</summary>
     /// <param name="folder">Checkpoint or run folder.</param>
     /// <param name="weights">"ema" (default) or "online".</param>
     /// <param name="maxLength">Export length; null = the trained length.</param>
     /// <param name="corpus">Corpus name when the data folder's meta.json is not found.</param>
-    public static ExportSource Load(string folder, string weights, int? maxLength, string? corpus)
+    /// <param name="cancel">Checked while reading.</param>
+    public static ExportSource Load(string folder, string weights, int? maxLength, string? corpus, CancellationToken cancel = default)
     {
-        if (!File.Exists(Path.Combine(folder, StateFile))) folder = Latest(folder);
+        if (FileKinds.Of(Path.Combine(folder, StateFile)) == FileKind.Missing) folder = Latest(folder);
         foreach (var f in new[] { StateFile, ConfigFile, weights == "ema" ? EmaFile : ModelFile })
-            if (!File.Exists(Path.Combine(folder, f)))
+            if (FileKinds.Of(Path.Combine(folder, f)) == FileKind.Missing)
                 throw new SeddException($"checkpoint {folder} is incomplete: {f} is missing", SeddException.BadInput);
 
         var statePath = Path.Combine(folder, StateFile);
-        var state = ReadObject(statePath);
+        var state = ReadObject(statePath, cancel);
         int version = state["format_version"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : -1;
         if (version != 1) throw new SeddException($"checkpoint {folder} has state.json format version {(version < 0 ? "(none)" : version)}; this exporter reads version 1", SeddException.BadInput);
 
         var configPath = Path.Combine(folder, ConfigFile);
-        var config = ReadObject(configPath);
+        var config = ReadObject(configPath, cancel);
         var objective = config["objective"] is JsonValue o && o.TryGetValue<string>(out var s) ? s : "sedd";
         if (objective != "sedd") throw new SeddException($"{configPath}: objective is '{objective}'; only SEDD score networks can be exported", SeddException.BadInput);
         var graph = AuthorsConfig.Str(config, configPath, "graph", "type");
@@ -53,7 +53,7 @@ public static class TrainerCheckpointSource
             throw new SeddException($"{configPath}: model.parameterization is '{parameterization}', expected score, or normalized with graph.type absorb", SeddException.BadInput);
 
         var weightsPath = Path.Combine(folder, weights == "ema" ? EmaFile : ModelFile);
-        var (tensors, metadata) = Safetensors.Read(weightsPath);
+        var (tensors, metadata) = Safetensors.Read(weightsPath, cancel);
         if (metadata.TryGetValue("format", out var format) && format != "sedd-checkpoint")
             throw new SeddException($"{weightsPath} has format '{format}', expected a sedd-checkpoint tensor file", SeddException.BadInput);
         // The trainer scales by σ exactly for the absorbing graph (Objectives.cs: scaleBySigma = graph.IsAbsorbing).
@@ -65,7 +65,7 @@ public static class TrainerCheckpointSource
         int tokens = graph == "absorb" ? arch.Vocab - 1 : arch.Vocab;
 
         // Provenance from the prepared data folder the run read (its path as written in the config).
-        var meta = DataMeta(config["data"] is JsonValue d && d.TryGetValue<string>(out var data) ? data : null, folder);
+        var meta = DataMeta(config["data"] is JsonValue d && d.TryGetValue<string>(out var data) ? data : null, folder, cancel);
         string tokenizer;
         if (meta?["tokenizer"] is JsonValue tv && tv.TryGetValue<string>(out var spec))
         {
@@ -95,28 +95,36 @@ public static class TrainerCheckpointSource
         };
     }
 
-    /// <summary>The checkpoint <c>checkpoints/latest</c> names, else the newest complete <c>step-*</c>.</summary>
+    /// <summary>
+    /// The checkpoint <c>checkpoints/latest</c> names, else the newest complete <c>step-*</c>. The pointer
+    /// may only name a <c>step-*</c> folder of this run: "../other-run/..." or an absolute path is refused.
+    /// </summary>
     static string Latest(string run)
     {
         var root = Path.Combine(run, "checkpoints");
         var pointer = Path.Combine(root, "latest");
-        if (File.Exists(pointer))
+        if (FileKinds.Of(pointer) != FileKind.Missing)
         {
-            var dir = Path.Combine(root, File.ReadAllText(pointer).Trim());
-            if (File.Exists(Path.Combine(dir, StateFile))) return dir;
+            var name = UserFiles.ReadAllText(pointer, "checkpoint pointer", 4096).Trim();
+            if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || name is "." or ".." || !name.StartsWith("step-", StringComparison.Ordinal))
+                throw new SeddException($"{pointer} names '{TerminalText.Neutralise(name, false)}'; it must name a step-* folder of {run}/checkpoints", SeddException.BadInput);
+            var dir = Path.Combine(root, name);
+            if (FileKinds.Of(Path.Combine(dir, StateFile)) != FileKind.Missing) return dir;
         }
         var newest = Directory.Exists(root)
-            ? Directory.GetDirectories(root, "step-*").Where(d => !d.EndsWith(".old", StringComparison.Ordinal) && File.Exists(Path.Combine(d, StateFile)))
+            ? Directory.GetDirectories(root, "step-*").Where(d => !d.EndsWith(".old", StringComparison.Ordinal) && FileKinds.Of(Path.Combine(d, StateFile)) != FileKind.Missing)
                 .Order(StringComparer.Ordinal).LastOrDefault()
             : null;
         return newest ?? throw new SeddException($"{run} holds no complete checkpoint (no checkpoints/step-*/state.json)", SeddException.BadInput);
     }
 
     // The config's data path is as the trainer saw it: relative to its working folder. Try it as given,
-    // then beside the run folder (runs/X/checkpoints/step-N → the folder holding runs/).
-    static JsonObject? DataMeta(string? data, string checkpoint)
+    // then beside the run folder (runs/X/checkpoints/step-N → the folder holding runs/). The provenance
+    // it gives is optional: a meta.json that is missing or not JSON is skipped, but one that is not a
+    // regular file is refused rather than opened (a FIFO would block).
+    static JsonObject? DataMeta(string? data, string checkpoint, CancellationToken cancel)
     {
-        if (string.IsNullOrEmpty(data)) return null;
+        if (string.IsNullOrEmpty(data) || data.Contains('\0', StringComparison.Ordinal)) return null;
         var candidates = new List<string> { data };
         if (!Path.IsPathRooted(data))
             for (var dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint)); dir != null; dir = Path.GetDirectoryName(dir))
@@ -124,19 +132,15 @@ public static class TrainerCheckpointSource
         foreach (var folder in candidates)
         {
             var path = Path.Combine(folder, "meta.json");
-            if (!File.Exists(path)) continue;
-            try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-            catch (Exception e) when (e is JsonException or IOException) { return null; }
+            if (FileKinds.Of(path) == FileKind.Missing) continue;
+            var text = UserFiles.ReadAllText(path, "data folder's meta.json", StrictJson.MaxFileBytes, cancel);
+            try { return StrictJson.ParseObject(text, path); }
+            catch (SeddException) { return null; }
         }
         return null;
     }
 
-    static JsonObject ReadObject(string path)
-    {
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new SeddException($"{path} does not hold a JSON object", SeddException.BadInput); }
-        catch (JsonException e) { throw new SeddException($"{path} is not valid JSON: {e.Message}", SeddException.BadInput); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SeddException($"cannot read {path}: {e.Message}", SeddException.BadInput); }
-    }
+    static JsonObject ReadObject(string path, CancellationToken cancel) => StrictJson.ReadObject(path, "checkpoint file", cancel);
 
     static void Agree(string path, string key, int configured, int inferred)
     {

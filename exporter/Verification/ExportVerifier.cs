@@ -32,7 +32,9 @@ public static class ExportVerifier
     /// <param name="variantOnnx">The fp16/int8 graph file, or null for an fp32 export.</param>
     /// <param name="reference">Reference forward, or null when none is available.</param>
     /// <param name="skipReason">Why <paramref name="reference"/> is null (for the record).</param>
-    public static VerificationInfo Run(ExportSource source, string fp32Onnx, string? variantOnnx, IReferenceForward? reference, string? skipReason)
+    /// <param name="cancel">Checked between inputs and inside each ONNX Runtime run.</param>
+    public static VerificationInfo Run(ExportSource source, string fp32Onnx, string? variantOnnx, IReferenceForward? reference, string? skipReason,
+        CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         var a = source.Architecture;
@@ -48,15 +50,16 @@ public static class ExportVerifier
             foreach (int length in lengths)
                 foreach (float sigma in sigmas)
                 {
+                    cancel.ThrowIfCancellationRequested();
                     var indices = new long[batch * length];
                     for (int i = 0; i < indices.Length; i++) indices[i] = random.Next(a.Vocab);
                     var s = Enumerable.Repeat(sigma, batch).ToArray();
-                    var (y, _) = fp32.Run(indices, s, length);
+                    var (y, _) = fp32.Run(indices, s, length, cancel);
                     RequireFinite(y, "fp32", batch, length, sigma);
                     if (reference != null) maxDiff = Math.Max(maxDiff, MaxAbsDiff(y, reference.Forward(indices, s, length)));
                     if (variant != null)
                     {
-                        var (v, _) = variant.Run(indices, s, length);
+                        var (v, _) = variant.Run(indices, s, length, cancel);
                         RequireFinite(v, "variant", batch, length, sigma);
                         maxVariant = Math.Max(maxVariant, MaxAbsDiff(v, y));
                     }

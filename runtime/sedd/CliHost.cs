@@ -1,4 +1,5 @@
 using Cocona;
+using Cocona.Application;
 using Cocona.Command.Binder;
 using Cocona.Filters;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +36,10 @@ static class CliHost
             // check of the token (the trainer after its step, with a checkpoint), so wait for them.
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
             builder.Services.AddSingleton<TCommands>();
+            // Cocona reports an unknown command or option on its own console, over several lines and
+            // without the tool's name; collect what it writes and report it as one line below.
+            var parserErrors = new StringWriter();
+            builder.Services.AddSingleton<ICoconaConsoleProvider>(new ParserConsole(parserErrors));
             var app = builder.Build();
             // Cocona would print a command's exception with its stack trace; the filter reports it first,
             // as one line with its exit code. It must precede AddCommands to apply.
@@ -45,7 +50,9 @@ static class CliHost
             if (interrupted.IsCancellationRequested && code == 0) return Report(tool, new OperationCanceledException());
             // Cocona exits 129 after --help (not a failure) and after an unknown option or command, which it
             // has reported in one line of its own ("Error: Unknown option 'x'"): a usage error here.
-            if (code == 129) return args.Any(a => a is "--help" or "-h") ? 0 : SeddException.Usage;
+            if (code == 129 && args.Any(a => a is "--help" or "-h") && parserErrors.GetStringBuilder().Length == 0) return 0;
+            if (parserErrors.GetStringBuilder().Length > 0) Console.Error.WriteLine($"{tool}: {OneLine(ParserFailure(parserErrors.ToString()))}");
+            if (code == 129) return SeddException.Usage;
             return code;
         }
         catch (Exception e) when (IsReported(e))
@@ -77,14 +84,79 @@ static class CliHost
         try { return await next(context).ConfigureAwait(false); }
         catch (ParameterBinderException e)
         {
-            // The option case carries a sentence ("Option 'steps' requires Int32 value."); the argument
-            // case only the result's name ("InsufficientArgument"), so name the argument instead.
-            var message = e.Argument != null ? $"argument <{e.Argument.Name}> is missing or invalid ({e.Result}); see --help" : OneLine(e.Message);
-            Console.Error.WriteLine($"{tool}: {message}");
+            Console.Error.WriteLine($"{tool}: {OneLine(BindingFailure(e))}");
             return SeddException.Usage;
         }
         catch (Exception e) when (e is not CommandExitedException && IsReported(e)) { return Report(tool, e); }
     }
+
+    /// <summary>
+    /// A binding failure in the user's terms: the option or argument by its name on the command line, and
+    /// what it expects ("--out is required: the package folder to write", "--seed requires a whole number
+    /// ≥ 0, got 'x'"), never Cocona's internals ("InsufficientOption", "requires Nullable`1 value").
+    /// </summary>
+    internal static string BindingFailure(ParameterBinderException e)
+    {
+        string? name = e.Option is { } o ? (o.Name.Length == 1 ? "-" : "--") + o.Name : e.Argument is { } a ? $"<{a.Name}>" : null;
+        var description = e.Option?.Description ?? e.Argument?.Description;
+        var type = e.Option?.OptionType ?? e.Argument?.ArgumentType;
+        var what = string.IsNullOrWhiteSpace(description) ? "" : ": " + LowerFirst(description.TrimEnd('.'));
+        // Cocona's conversion message quotes the value: "... requires Int32 value. 'abc' cannot be converted to Int32 value."
+        var given = System.Text.RegularExpressions.Regex.Match(e.Message, @"value\. '(.*)' cannot be converted to ");
+        var got = given.Success ? $", got '{given.Groups[1].Value}'" : "";
+        return (e.Result, name) switch
+        {
+            (_, null) => OneLine(e.Message),
+            (ParameterBinderResult.InsufficientOption, _) => $"{name} is required{what}",
+            (ParameterBinderResult.InsufficientArgument, _) => $"argument {name} is required{what}; see --help",
+            (ParameterBinderResult.InsufficientOptionValue, _) => $"{name} needs a value{what}",
+            (ParameterBinderResult.TypeNotSupported, _) when type != null => $"{name} requires {Expected(type)}{got}",
+            (ParameterBinderResult.ValidationFailed, _) => $"{name}: {OneLine(e.Message)}",
+            _ => $"{name} is invalid ({e.Result}){what}; see --help",
+        };
+    }
+
+    /// <summary>
+    /// Cocona's own report of an unknown command or option ("Error: 'x' is not a command. See '--help'
+    /// for usage.", a blank line, "Similar commands:" and the suggestions) as one clause.
+    /// </summary>
+    internal static string ParserFailure(string written)
+    {
+        var lines = written.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0) return "the command line cannot be read; see --help";
+        var first = System.Text.RegularExpressions.Regex.Replace(lines[0], @"^Error:\s*", "");
+        first = System.Text.RegularExpressions.Regex.Replace(first, @"\s*See '--help' for usage\.?$", "").TrimEnd('.');
+        int similar = Array.FindIndex(lines, l => l.StartsWith("Similar commands", StringComparison.Ordinal));
+        var suggestions = similar >= 0 ? lines[(similar + 1)..] : [];
+        return LowerFirst(first) + (suggestions.Length > 0 ? $" (did you mean {string.Join(" or ", suggestions)}?)" : "") + "; see --help";
+    }
+
+    /// <summary>Cocona's console: its output as usual, its error reports into a buffer the host turns into one line.</summary>
+    sealed class ParserConsole(TextWriter errors) : ICoconaConsoleProvider
+    {
+        public TextWriter Output => Console.Out;
+
+        public TextWriter Error => errors;
+    }
+
+    /// <summary>What a value of <paramref name="type"/> looks like, for messages.</summary>
+    internal static string Expected(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        if (t.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(t).Select(n => n.ToLowerInvariant()));
+        return Type.GetTypeCode(t) switch
+        {
+            TypeCode.Byte or TypeCode.UInt16 or TypeCode.UInt32 or TypeCode.UInt64 => "a whole number ≥ 0",
+            TypeCode.SByte or TypeCode.Int16 or TypeCode.Int32 or TypeCode.Int64 => "a whole number",
+            TypeCode.Single or TypeCode.Double or TypeCode.Decimal => "a number",
+            TypeCode.Boolean => "true or false",
+            TypeCode.String => "a text value",
+            _ => "a value of another form; see --help",
+        };
+    }
+
+    static string LowerFirst(string s) =>
+        s.Length > 1 && char.IsUpper(s[0]) && !char.IsUpper(s[1]) ? char.ToLowerInvariant(s[0]) + s[1..] : s;
 
     // With SEDD_DEBUG set, unexpected exceptions keep their stack trace.
     static bool IsReported(Exception e) =>

@@ -14,6 +14,7 @@ static class ModelLocator
 
     public static string Resolve(string? model)
     {
+        // An explicit --model '' is a mistake, not a request for the default model.
         if (model != null) return Sedd.Runtime.IO.UserFiles.RequirePathArgument(model, "--model");
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env)) return env;
@@ -23,8 +24,10 @@ static class ModelLocator
             {
                 var models = Path.Combine(dir.FullName, "models");
                 if (!Directory.Exists(models)) continue;
+                // Hidden folders are work in progress (sedd-export builds and replaces packages through
+                // .NAME.sedd-export-* folders), as are the .tmp-/.old- folders of earlier exporters: never packages.
                 var packages = Directory.GetDirectories(models)
-                    .Where(d => File.Exists(Path.Combine(d, ModelPackage.ManifestFile)))
+                    .Where(d => !IsTransient(Path.GetFileName(d)) && File.Exists(Path.Combine(d, ModelPackage.ManifestFile)))
                     .Order(StringComparer.Ordinal).ToArray();
                 if (packages.Length == 1) return packages[0];
                 if (packages.Length > 1)
@@ -35,4 +38,7 @@ static class ModelLocator
     }
 
     public static ModelPackage Open(string? model) => ModelPackage.Open(Resolve(model));
+
+    static bool IsTransient(string name) =>
+        name.StartsWith('.') || System.Text.RegularExpressions.Regex.IsMatch(name, @"\.(tmp|old)-\d+-[0-9a-f]{8}$");
 }

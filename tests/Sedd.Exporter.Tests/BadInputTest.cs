@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
+using Sedd.Exporter.Sources;
 using Sedd.Runtime;
 using Sedd.Runtime.Package;
 
@@ -95,11 +96,16 @@ public sealed class BadInputTest : IDisposable
     [Fact]
     public void BadInput_HydraConfigContradictsWeights()
     {
+        // One block more than the case's own config (and weights) have.
+        var text = File.ReadAllText(Yaml());
+        int blocks = (int)AuthorsConfig.ParseYaml(text, Yaml())["model"]!["n_blocks"]!.GetValue<double>();
+        var edited = System.Text.RegularExpressions.Regex.Replace(text, @"(?m)^(\s*n_blocks:\s*)\d+\s*$", m => m.Groups[1].Value + (blocks + 1));
+        Assert.NotEqual(text, edited);
         var yaml = Path.Combine(root, "config.yaml");
-        File.WriteAllText(yaml, File.ReadAllText(Yaml()).Replace("n_blocks: 2", "n_blocks: 3", StringComparison.Ordinal));
+        File.WriteAllText(yaml, edited);
         var pth = Directory.GetFiles(Goldens.PathOf("checkpoints"), "*.pth").Order(StringComparer.Ordinal).First();
         var e = ExportHarness.Fails(SeddException.BadInput, Out, () => ExportHarness.Export(pth, Out, config: yaml));
-        Assert.Contains("n_blocks", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"model.n_blocks is {blocks + 1} but the weights have {blocks}", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

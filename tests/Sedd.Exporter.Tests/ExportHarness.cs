@@ -11,7 +11,7 @@ static class ExportHarness
         Action<string>? faultAfter = null, string precision = "fp32") =>
         PackageWriter.Write(SourceLoader.Load(source, weights, null, null, config), output, precision, force, null, TextWriter.Null, faultAfter);
 
-    /// <summary>Runs <paramref name="export"/>, which must fail with <paramref name="code"/>, one line, and leave nothing named <paramref name="output"/> (nor temporary folders).</summary>
+    /// <summary>Runs <paramref name="export"/>, which must fail with <paramref name="code"/>, one line, and leave nothing named <paramref name="output"/> (nor hidden build folders or journals).</summary>
     public static SeddException Fails(int code, string output, Action export)
     {
         var e = Assert.Throws<SeddException>(export);
@@ -20,7 +20,7 @@ static class ExportHarness
         Assert.False(Directory.Exists(output), $"{output} exists after a failed export");
         var parent = Path.GetDirectoryName(Path.GetFullPath(output))!;
         if (Directory.Exists(parent))
-            Assert.Empty(Directory.GetDirectories(parent, Path.GetFileName(output) + ".tmp-*"));
+            Assert.Empty(FolderSnapshot.Leftovers(parent));   // no build folder, no journal
         return e;
     }
 }

@@ -22,27 +22,29 @@ static class TinyCheckpoints
     /// <summary>Block length of the tiny models.</summary>
     public const int Length = 12;
 
-    /// <summary>Writes a run folder with one checkpoint (<paramref name="parameterization"/> in its config) and returns the checkpoint folder.</summary>
-    public static string Create(string root, string graph, long seed = 7, Action<JsonObject>? editConfig = null, string parameterization = "score")
+    /// <summary>Writes a run folder with one checkpoint (<paramref name="parameterization"/> in its config) and returns the checkpoint folder (sizes: the tiny defaults unless given).</summary>
+    public static string Create(string root, string graph, long seed = 7, Action<JsonObject>? editConfig = null, string parameterization = "score",
+        int tokens = Tokens, int length = Length, int hidden = 32)
     {
         var data = Path.Combine(root, "data");
         Directory.CreateDirectory(data);
+        var tokenizer = tokens == 50257 ? "gpt2" : $"gpt2-{tokens - 1}";
         File.WriteAllText(Path.Combine(data, "meta.json"),
-            new JsonObject { ["format"] = "sedd-tokens", ["tokenizer"] = "gpt2-256", ["vocab_size"] = Tokens, ["corpus"] = "brown" }.ToJsonString());
+            new JsonObject { ["format"] = "sedd-tokens", ["tokenizer"] = tokenizer, ["vocab_size"] = tokens, ["corpus"] = "brown" }.ToJsonString());
         var config = new TrainConfig
         {
             Data = data,
             Output = Path.Combine(root, "run"),
             Graph = new GraphConfig { Type = graph },
             Noise = graph == "absorb" ? new NoiseConfig { Type = "loglinear" } : new NoiseConfig { Type = "geometric", SigmaMin = 1e-4, SigmaMax = 20 },
-            Model = new ModelConfig { HiddenSize = 32, CondDim = 16, NBlocks = 2, NHeads = 4, Dropout = 0, Length = Length, Parameterization = parameterization },
+            Model = new ModelConfig { HiddenSize = hidden, CondDim = 16, NBlocks = 2, NHeads = 4, Dropout = 0, Length = length, Parameterization = parameterization },
         };
-        int vocab = graph == "absorb" ? Tokens + 1 : Tokens;
+        int vocab = graph == "absorb" ? tokens + 1 : tokens;
         using var scope = NewDisposeScope();
         manual_seed(seed);
         using var online = Random(config.Model, vocab, graph == "absorb");
         using var ema = Random(config.Model, vocab, graph == "absorb");
-        var folder = Checkpoint.Save(config.Output, config, new TrainState { Step = 40, Tokens = 40 * 8 * Length },
+        var folder = Checkpoint.Save(config.Output, config, new TrainState { Step = 40, Tokens = 40 * 8 * length },
             online.state_dict().Select(p => (p.Key, p.Value)), ema.state_dict().Select(p => (p.Key, p.Value)), []);
         if (editConfig != null)
         {

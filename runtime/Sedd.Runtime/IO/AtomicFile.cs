@@ -11,6 +11,7 @@ public static class AtomicFile
     /// <param name="bytes">Contents.</param>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
+        // The span cannot be captured by a delegate; write it here with the same steps as Write.
         var temp = TempName(path);
         try
         {
@@ -25,6 +26,38 @@ public static class AtomicFile
         {
             TryDelete(temp);
             throw new SeddException($"cannot write {path}: {e.Message}", SeddException.Environment);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="path"/> atomically through <paramref name="write"/>, which streams the
+    /// contents (and may check a cancellation token); whatever it throws, the temporary file is removed
+    /// and nothing appears under <paramref name="path"/>.
+    /// </summary>
+    /// <param name="path">Destination file.</param>
+    /// <param name="write">Writes the contents to the stream it is given.</param>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var temp = TempName(path);
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new SeddException($"cannot write {path}: {e.Message}", SeddException.Environment);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
         }
     }
 

@@ -76,7 +76,8 @@ public static class ExecutionProviders
     public static InferenceSession CreateSession(string modelPath, ExecutionProvider requested, int threads, out ExecutionProviderChoice choice)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
-        ThreadCount.Check(threads, "threads");
+        // Capped at a few per core: ONNX Runtime would create every thread asked for (100,000 of them took 8 GB).
+        ThreadCount.Check(threads, "--threads");
         EnsureQuietEnvironment();
         if (requested != ExecutionProvider.Auto)
         {

@@ -87,7 +87,7 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         ArgumentNullException.ThrowIfNull(onnxPath);
         ArgumentNullException.ThrowIfNull(manifest);
         options ??= new OnnxScoreNetworkOptions();
-        if (!File.Exists(onnxPath)) throw new SeddException($"{onnxPath} does not exist", SeddException.BadInput);
+        IO.UserFiles.RequireRegularFile(onnxPath, "ONNX model");
         var session = ExecutionProviders.CreateSession(onnxPath, options.Provider, options.Threads, out var choice);
         try
         {

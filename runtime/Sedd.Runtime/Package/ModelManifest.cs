@@ -59,14 +59,28 @@ public sealed record ModelManifest
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         RespectRequiredConstructorParameters = true,
         RespectNullableAnnotations = true,
+        AllowDuplicateProperties = false,   // a key given twice could be read either way: refuse it
+        MaxDepth = IO.StrictJson.MaxDepth,
     };
+
+    /// <summary>Longest block length a manifest may declare (the released models use 1024).</summary>
+    public const int MaxLength = 1 << 20;
+
+    /// <summary>Largest vocabulary a manifest may declare.</summary>
+    public const int MaxTokens = 1 << 24;
+
+    /// <summary>Largest hidden size or cond_dim a manifest may declare.</summary>
+    public const int MaxWidth = 1 << 16;
+
+    /// <summary>Most transformer blocks a manifest may declare.</summary>
+    public const int MaxBlocks = 4096;
 
     /// <summary>The manifest as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
 
     /// <summary>
-    /// Parses a manifest. Throws <see cref="SeddException"/> (bad input) for malformed JSON, a missing
-    /// or unknown key, another format, or a newer version.
+    /// Parses a manifest. Throws <see cref="SeddException"/> (bad input) for malformed JSON, a missing,
+    /// unknown or repeated key, another format, a newer version, or values out of range.
     /// </summary>
     /// <param name="json">Manifest text.</param>
     /// <param name="what">Name used in messages (usually the file path).</param>
@@ -75,7 +89,7 @@ public sealed record ModelManifest
         ModelManifest? m;
         try
         {
-            using (var doc = JsonDocument.Parse(json))
+            using (var doc = JsonDocument.Parse(json, IO.StrictJson.DocumentOptions))
             {
                 // Check the kind before the schema, so that another file gets a message about its kind.
                 var root = doc.RootElement;
@@ -88,7 +102,7 @@ public sealed record ModelManifest
         }
         catch (JsonException e)
         {
-            throw new SeddException($"{what} is not a valid manifest: {e.Message}", SeddException.BadInput);
+            throw new SeddException($"{what} is not a valid manifest: {e.Message.Split('\n', 2)[0].TrimEnd('\r')}", SeddException.BadInput);
         }
         if (m == null) throw new SeddException($"{what} is empty", SeddException.BadInput);
         m.Validate(what);
@@ -104,22 +118,44 @@ public sealed record ModelManifest
             if (!ok) throw new SeddException($"{what}: {message}", SeddException.BadInput);
         }
         Require(Graph.Type is "absorb" or "uniform", $"graph.type must be absorb or uniform, found '{Graph.Type}'");
-        Require(Graph.Tokens >= 2, $"graph.tokens must be at least 2, found {Graph.Tokens}");
+        Require(Graph.Tokens is >= 2 and <= MaxTokens, $"graph.tokens must be between 2 and {MaxTokens}, found {Graph.Tokens}");
         int states = Graph.Type == "absorb" ? Graph.Tokens + 1 : Graph.Tokens;
         Require(Graph.States == states, $"graph.states is {Graph.States}, but a {Graph.Type} graph over {Graph.Tokens} tokens has {states}");
         Require(Graph.Type == "absorb" ? Graph.MaskId == Graph.Tokens : Graph.MaskId == null,
             Graph.Type == "absorb" ? $"graph.mask_id must be {Graph.Tokens} (the last state), found {Graph.MaskId}" : "a uniform graph has no mask_id");
         Require(Noise.Type is "loglinear" or "geometric", $"noise.type must be loglinear or geometric, found '{Noise.Type}'");
-        Require(Noise.Type != "geometric" || (Noise.SigmaMin > 0 && Noise.SigmaMax > Noise.SigmaMin),
-            $"a geometric schedule needs 0 < sigma_min < sigma_max, found {Noise.SigmaMin} and {Noise.SigmaMax}");
-        Require(Length >= 1, $"length must be positive, found {Length}");
-        Require(Model.HiddenSize > 0 && Model.NBlocks > 0 && Model.NHeads > 0 && Model.HiddenSize % Model.NHeads == 0,
-            $"model dimensions are inconsistent (hidden {Model.HiddenSize}, {Model.NBlocks} blocks, {Model.NHeads} heads)");
+        Require(Noise.Type != "geometric" || (Noise.SigmaMin > 0 && Noise.SigmaMax > Noise.SigmaMin && double.IsFinite(Noise.SigmaMax!.Value)),
+            $"a geometric schedule needs 0 < sigma_min < sigma_max (finite), found {Noise.SigmaMin} and {Noise.SigmaMax}");
+        Require(Noise.Eps is null || Noise.Eps > 0 && Noise.Eps < 1, $"noise.eps must lie between 0 and 1, found {Noise.Eps}");
+        Require(Noise.SigmaMin is null || double.IsFinite(Noise.SigmaMin.Value), $"noise.sigma_min must be a finite number, found {Noise.SigmaMin}");
+        Require(Noise.SigmaMax is null || double.IsFinite(Noise.SigmaMax.Value), $"noise.sigma_max must be a finite number, found {Noise.SigmaMax}");
+        Require(Length is >= 1 and <= MaxLength, $"length must be between 1 and {MaxLength}, found {Length}");
+        // One sequence's log-scores (length × states floats) must fit in one buffer, whatever the batch.
+        Require((long)Length * states <= int.MaxValue, $"length {Length} × {states} states is more log-scores per sequence than one buffer holds ({int.MaxValue})");
+        Require(Model.HiddenSize is > 0 and <= MaxWidth && Model.NBlocks is > 0 and <= MaxBlocks && Model.NHeads > 0 && Model.HiddenSize % Model.NHeads == 0,
+            $"model dimensions are inconsistent (hidden {Model.HiddenSize}, {Model.NBlocks} blocks, {Model.NHeads} heads; at most {MaxWidth} wide and {MaxBlocks} blocks)");
+        Require(Model.CondDim is > 0 and <= MaxWidth, $"model.cond_dim must be between 1 and {MaxWidth}, found {Model.CondDim}");
+        Require(Model.Parameters > 0, $"model.parameters must be positive, found {Model.Parameters}");
+        if (Provenance.Evaluation is { } e)
+        {
+            Require(double.IsFinite(e.PerplexityBound) && e.PerplexityBound >= 1, $"provenance.evaluation.perplexity_bound must be a finite number ≥ 1, found {e.PerplexityBound}");
+            Require(e.NatsPerToken is null || double.IsFinite(e.NatsPerToken.Value) && e.NatsPerToken >= 0, $"provenance.evaluation.nats_per_token must be a finite number ≥ 0, found {e.NatsPerToken}");
+            Require(e.StandardError is null || double.IsFinite(e.StandardError.Value) && e.StandardError >= 0, $"provenance.evaluation.standard_error must be a finite number ≥ 0, found {e.StandardError}");
+            Require(e.Samples is null or > 0, $"provenance.evaluation.samples must be positive, found {e.Samples}");
+        }
+        if (Verification is { } v)
+        {
+            Require(v.MaxAbsDiff is null || double.IsFinite(v.MaxAbsDiff.Value) && v.MaxAbsDiff >= 0, $"verification.max_abs_diff must be a finite number ≥ 0, found {v.MaxAbsDiff}");
+            Require(v.MaxAbsDiffVsFp32 is null || double.IsFinite(v.MaxAbsDiffVsFp32.Value) && v.MaxAbsDiffVsFp32 >= 0, $"verification.max_abs_diff_vs_fp32 must be a finite number ≥ 0, found {v.MaxAbsDiffVsFp32}");
+            Require(v.Cases >= 0, $"verification.cases must not be negative, found {v.Cases}");
+        }
         Require(Model.Parameterization is "score" || Model.Parameterization == "normalized" && Graph.Type == "absorb" && Model.ScaleBySigma,
             $"model.parameterization must be score, or normalized for an absorbing graph scaled by σ, found '{Model.Parameterization}'");
         Require(Onnx.Inputs.Count == 2 && Onnx.Outputs.Count == 1, "onnx must declare two inputs (indices, sigma) and one output (log-score)");
         Require(Onnx.Precision is "fp32" or "fp16" or "int8", $"onnx.precision must be fp32, fp16 or int8, found '{Onnx.Precision}'");
+        PackagePaths.RequireInside(Onnx.File, what);
         Require(Files.ContainsKey(Onnx.File), $"files lists no checksum for the ONNX file {Onnx.File}");
+        Require(!Files.ContainsKey(ModelPackage.ManifestFile), $"files lists {ModelPackage.ManifestFile}, which cannot hold its own checksum");
         foreach (var (path, hash) in Files)
         {
             PackagePaths.RequireInside(path, what);

@@ -100,6 +100,15 @@ public sealed class OnnxScoreNetworkTest : IDisposable
         Assert.Equal(expected, ExecutionProviders.Parse(text));
 
     [Fact]
+    public void OnnxScoreNetworkTest_ThreadsBeyondAFewPerCore_AreAUsageErrorBeforeAnyThreadStarts()
+    {
+        var e = Assert.Throws<SeddException>(() => Open(threads: ThreadCount.Max + 1));
+        Assert.Equal(SeddException.Usage, e.ExitCode);
+        Assert.Contains("per core", e.Message, StringComparison.Ordinal);
+        using var most = Open(threads: ThreadCount.Max);   // the cap itself is allowed
+    }
+
+    [Fact]
     public void OnnxScoreNetworkTest_UnknownProviderIsAUsageError() =>
         Assert.Equal(SeddException.Usage, Assert.Throws<SeddException>(() => ExecutionProviders.Parse("tpu")).ExitCode);
 

@@ -37,9 +37,10 @@ public sealed class TinyPackage : IDisposable
 
     public string OnnxPath => Path.Combine(Folder, "model.onnx");
 
-    /// <summary>Writes a package; <paramref name="edit"/> may change the manifest before it is written.</summary>
+    /// <summary>Writes a package; <paramref name="edit"/> may change the manifest before it is written; with
+    /// <paramref name="externalData"/> the weights go to <c>model.onnx.data</c> (listed) as large exports do.</summary>
     public static TinyPackage Create(int length = 32, bool timeIndependent = false, int seed = 7, Func<ModelManifest, ModelManifest>? edit = null,
-        string parameterization = "score")
+        string parameterization = "score", bool externalData = false)
     {
         var arch = new ScoreNetworkArchitecture
         {
@@ -65,7 +66,7 @@ public sealed class TinyPackage : IDisposable
         }
         var folder = Path.Combine(Path.GetTempPath(), "sedd-tiny-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(folder);
-        OnnxModelFile.Write(ScoreNetworkGraph.Build(arch, weights), Path.Combine(folder, "model.onnx"), externalThreshold: -1);
+        OnnxModelFile.Write(ScoreNetworkGraph.Build(arch, weights), Path.Combine(folder, "model.onnx"), externalThreshold: externalData ? 1024 : -1);
         Safetensors.Write(Path.Combine(folder, "model.safetensors"), weights);
         File.WriteAllText(Path.Combine(folder, "README.md"), "Tiny random SEDD package for tests.\n");
         var manifest = new ModelManifest
@@ -89,8 +90,8 @@ public sealed class TinyPackage : IDisposable
             Verification = new VerificationInfo { Reference = "none" },
             Files = new SortedDictionary<string, string>(StringComparer.Ordinal),
         };
-        foreach (var file in new[] { "model.onnx", "model.safetensors", "README.md" })
-            manifest.Files[file] = PackagePaths.Sha256(Path.Combine(folder, file));
+        foreach (var file in new[] { "model.onnx", "model.safetensors", "README.md", "model.onnx.data" })
+            if (File.Exists(Path.Combine(folder, file))) manifest.Files[file] = PackagePaths.Sha256(Path.Combine(folder, file));
         if (edit != null) manifest = edit(manifest);
         File.WriteAllText(Path.Combine(folder, ModelPackage.ManifestFile), manifest.ToJson());
         return new TinyPackage(folder, manifest, arch, weights);

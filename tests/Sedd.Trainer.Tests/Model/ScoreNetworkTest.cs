@@ -205,15 +205,19 @@ public class ScoreNetworkTest
         using var net = new ScoreNetwork(config, vocab, scale);
         using var scope = NewDisposeScope();
         var weights = ScoreNetworkGoldens.Weights(c, ScalarType.Float32);
-        weights["blocks.1.attn_qkv.weight"] = weights["blocks.1.attn_qkv.weight"].t();
+        // The last block's qkv weight, [3H, H] for the case's own H and block count.
+        int h = config.HiddenSize, last = config.NBlocks - 1;
+        var qkv = $"blocks.{last}.attn_qkv.weight";
+        weights[qkv] = weights[qkv].t();
         var ex = Assert.Throws<SeddException>(() => net.LoadWeights(weights, "ckpt.safetensors"));
         Assert.Equal(SeddException.BadInput, ex.ExitCode);
-        Assert.Contains("ckpt.safetensors: tensor 'blocks.1.attn_qkv.weight' has shape [32, 96], expected [96, 32]", ex.Message, StringComparison.Ordinal);
-        weights.Remove("blocks.1.attn_qkv.weight");
-        Assert.Contains("'blocks.1.attn_qkv.weight' is missing", Assert.Throws<SeddException>(() => net.LoadWeights(weights)).Message, StringComparison.Ordinal);
-        weights["blocks.1.attn_qkv.weight"] = zeros(96, 32);
-        weights["blocks.2.norm1.weight"] = zeros(32);
-        Assert.Contains("'blocks.2.norm1.weight'", Assert.Throws<SeddException>(() => net.LoadWeights(weights)).Message, StringComparison.Ordinal);
+        Assert.Contains($"ckpt.safetensors: tensor '{qkv}' has shape [{h}, {3 * h}], expected [{3 * h}, {h}]", ex.Message, StringComparison.Ordinal);
+        weights.Remove(qkv);
+        Assert.Contains($"'{qkv}' is missing", Assert.Throws<SeddException>(() => net.LoadWeights(weights)).Message, StringComparison.Ordinal);
+        weights[qkv] = zeros(3 * h, h);
+        var extra = $"blocks.{config.NBlocks}.norm1.weight";   // one block more than the network has
+        weights[extra] = zeros(h);
+        Assert.Contains($"'{extra}'", Assert.Throws<SeddException>(() => net.LoadWeights(weights)).Message, StringComparison.Ordinal);
     }
 
     /// <summary>Dropout (spec §5.5) is active in training mode only.</summary>
