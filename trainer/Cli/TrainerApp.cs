@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Sedd.Cli;
 
 namespace Sedd.Trainer.Cli;
@@ -9,10 +10,25 @@ namespace Sedd.Trainer.Cli;
 /// </summary>
 static class TrainerApp
 {
+    static readonly CancellationTokenSource Interrupt = new();
+
+    /// <summary>Cancelled by Ctrl+C (SIGINT) or SIGTERM from the first moment of the process on.</summary>
+    public static CancellationToken Interrupted => Interrupt.Token;
+
     public static int Run(string[] args)
     {
         // Before anything loads libtorch (and with it libgomp, which reads the variable once).
         Training.OpenMpWaitPolicy.PreferPassive();
-        return CliHost.Run<TrainerCommands>("sedd-train", args);
+        // Registered before the host exists, so that a signal during start-up is not the runtime's default
+        // (an immediate exit 143) but a cancellation the command sees at its first check.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        return CliHost.Run<TrainerCommands>("sedd-train", args, Interrupted, ["--config", "--data", "--corpus", "--output", "-o", "--model", "-m", "--init", "--brown-path", "--json", "--cache"]);
+    }
+
+    static void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Interrupt.Cancel();
     }
 }

@@ -16,7 +16,14 @@ namespace Sedd.Trainer.Cli;
 /// </summary>
 sealed class TrainerCommands(ICoconaAppContextAccessor context)
 {
-    CancellationToken Cancel => context.Current?.CancellationToken ?? CancellationToken.None;
+    // Cocona's token (Ctrl+C once the host runs) or the app's own signal handler (from process start).
+    CancellationToken Cancel => (context.Current?.CancellationToken ?? CancellationToken.None) is { CanBeCanceled: true } t
+        ? LinkedCancel(t) : TrainerApp.Interrupted;
+
+    CancellationTokenSource? linked;
+
+    CancellationToken LinkedCancel(CancellationToken host) =>
+        (linked ??= CancellationTokenSource.CreateLinkedTokenSource(host, TrainerApp.Interrupted)).Token;
 
     [Command("prepare", Description = "Tokenize a corpus (\"brown\", \"nlp-corpus\", a .txt file or a folder of .txt files) into train/valid/test token files.")]
     public int Prepare(

@@ -105,7 +105,19 @@ public class TrainerSignalTest
                 if (line.Contains(ready, StringComparison.Ordinal)) break;
             }
         }
-        else await Task.Delay(3000);
+        else
+        {
+            // The tokenizer's assembly is loaded when prepare starts reading the corpus, long after the
+            // signal handlers are in place; a fixed delay failed on a loaded machine (the signal came first).
+            var maps = $"/proc/{process.Id}/maps";
+            for (int i = 0; i < 600 && !process.HasExited; i++)
+            {
+                try { if (File.ReadAllText(maps).Contains("Microsoft.ML.Tokenizers", StringComparison.Ordinal)) break; }
+                catch (IOException) { }
+                await Task.Delay(100);
+            }
+            await Task.Delay(500);
+        }
         var rest = process.StandardOutput.ReadToEndAsync();
         var signalled = DateTime.UtcNow;
         Terminate(process, TimeSpan.FromSeconds(60));
