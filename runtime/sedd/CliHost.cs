@@ -21,7 +21,7 @@ static class CliHost
     /// <param name="tool">Tool name, the prefix of every message.</param>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="interrupted">Set by the tool's signal handler: a run that ends after it reports "cancelled".</param>
-    /// <param name="pathOptions">Options that take a path: an empty value for one is a usage error.</param>
+    /// <param name="pathOptions">Options that take a path, each long name followed by its short alias if it has one: an empty value for one is a usage error.</param>
     public static int Run<TCommands>(string tool, string[] args, CancellationToken interrupted = default, IReadOnlyCollection<string>? pathOptions = null) where TCommands : class
     {
         try
@@ -75,8 +75,23 @@ static class CliHost
             if (!pathOptions.Contains(name)) continue;
             var value = eq > 0 ? a[(eq + 1)..] : i + 1 < args.Length ? args[i + 1] : null;
             if (value != null && value.Trim().Length == 0)
-                throw new SeddException($"{name} needs a path, got an empty string", SeddException.Usage);
+                throw new SeddException(LongName(name, pathOptions) is var full && full != name
+                    ? $"{full} needs a path, got an empty string for {name}"
+                    : $"{name} needs a path, got an empty string", SeddException.Usage);
         }
+    }
+
+    // The list gives each long option followed by its short alias ("--output", "-o"); a message names the long one.
+    static string LongName(string name, IReadOnlyCollection<string> pathOptions)
+    {
+        if (name.StartsWith("--", StringComparison.Ordinal)) return name;
+        string? previous = null;
+        foreach (var option in pathOptions)
+        {
+            if (option == name) return previous != null && previous.StartsWith("--", StringComparison.Ordinal) ? previous : name;
+            previous = option;
+        }
+        return name;
     }
 
     static async ValueTask<int> ReportFailures(string tool, CoconaCommandExecutingContext context, CommandExecutionDelegate next)

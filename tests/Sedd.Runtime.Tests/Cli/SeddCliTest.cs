@@ -108,16 +108,27 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
     [Fact]
     public void SeddCliTest_BenchReportsTimesSharesAndZeroBytesPerStep()
     {
-        var r = SeddProcess.Run("bench", "--model", Model, "--provider", "cpu", "--batch-sizes", "1,2", "--steps", "4", "--threads", "1");
+        // A time-independent model, so the bench also compares exact caching with plain sampling.
+        using var package = TinyPackage.Create(timeIndependent: true);
+        var r = SeddProcess.Run("bench", "--model", package.Folder, "--provider", "cpu", "--batch-sizes", "1,2", "--steps", "4", "--threads", "1");
         Assert.True(r.Code == 0, r.ToString());
-        var rows = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2).ToArray();
+        Assert.Contains("exact caching", r.Out, StringComparison.Ordinal);
+        var lines = r.Out.Split('\n');
+        var rows = lines.Skip(2).TakeWhile(l => l.Trim().Length > 0).ToArray();
         Assert.Equal(2, rows.Length);
         foreach (var row in rows)
         {
             var cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             Assert.True(double.Parse(cells[1], System.Globalization.CultureInfo.InvariantCulture) > 0, r.ToString());
-            Assert.Equal("5", cells[5]); // evaluations without caching: steps + denoise
             Assert.Equal("0", cells[^1]); // managed bytes per step
+        }
+        // Without caching a sequence is evaluated once per step and once for the final denoise; caching never evaluates more.
+        foreach (var batch in new[] { 1, 2 })
+        {
+            long Rows(string sampler) => long.Parse(lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Single(c => c.Length > 2 && c[0] == batch.ToString(System.Globalization.CultureInfo.InvariantCulture) && c[1] == sampler)[2], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(batch * 5L, Rows("analytic"));
+            Assert.True(Rows("analytic+cache") <= batch * 5L, r.ToString());
         }
     }
 
