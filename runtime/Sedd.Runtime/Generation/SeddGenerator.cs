@@ -221,27 +221,34 @@ public sealed class SeddGenerator : IDisposable
         sampler.Reset(setups);
         int steps = options.Predictor == Predictor.FirstHitting ? CountFree(sampler) : options.Steps + 1;
         int step = 0;
-        void Observe()
+        // False once every request of the window is cancelled: its remaining steps would be thrown away.
+        bool Observe()
         {
             step++;
             CancelRequests(group, sampler, planCancels);
             observer?.OnStep(new GenerationSnapshot(this, group, sampler.Tokens.ToArray(), length, window, Math.Min(step, steps), steps));
+            return planCancels == null || AnyLive(group);
         }
         if (options.Predictor == Predictor.FirstHitting)
         {
-            while (sampler.FirstHittingStep(cancel)) Observe();
+            while (sampler.FirstHittingStep(cancel))
+                if (!Observe()) break;
         }
         else
         {
-            for (int i = 0; i < options.Steps; i++)
+            bool live = true;
+            for (int i = 0; i < options.Steps && live; i++)
             {
                 cancel.ThrowIfCancellationRequested();
                 sampler.PredictorStep(i);
-                Observe();
+                live = Observe();
             }
             cancel.ThrowIfCancellationRequested();
-            sampler.DenoiseStep();
-            Observe();
+            if (live)
+            {
+                sampler.DenoiseStep();
+                Observe();
+            }
         }
         sampler.Project();
         CancelRequests(group, sampler, planCancels);
@@ -274,6 +281,13 @@ public sealed class SeddGenerator : IDisposable
             free = Math.Max(free, n);
         }
         return free;
+    }
+
+    static bool AnyLive(IReadOnlyList<SampleState> group)
+    {
+        for (int b = 0; b < group.Count; b++)
+            if (group[b].Finish != FinishReason.Cancelled) return true;
+        return false;
     }
 
     static void CancelRequests(IReadOnlyList<SampleState> group, DiffusionSampler sampler, IReadOnlyList<CancellationToken>? planCancels)

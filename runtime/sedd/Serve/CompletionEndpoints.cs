@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http;
+using Sedd.Runtime.Generation;
+
+namespace Sedd.Cli.Serve;
+
+/// <summary>
+/// <c>POST /v1/completions</c> and <c>POST /v1/infill</c>: read and check the request, plan it with the
+/// generator (every problem a 400 naming the field), queue it, and answer with the whole reply or a
+/// stream. A client that disconnects cancels its request: waiting, it leaves the queue; running, its rows
+/// freeze and its batch goes on for the others.
+/// </summary>
+static class CompletionEndpoints
+{
+    public static async Task HandleAsync(HttpContext context, ModelHost host, CompletionKind kind)
+    {
+        var (generator, scheduler) = host.Require();
+        CompletionRequest request;
+        using (var body = await JsonBody.ReadAsync(context.Request, context.RequestAborted).ConfigureAwait(false))
+            request = CompletionRequestReader.Read(body.RootElement, kind);
+        host.RequireModel(request.Model);
+
+        // One seed for every prompt of the request, so each prompt's samples are those `sedd sample` gives.
+        ulong seed = request.Seed ?? SeddGenerator.RandomSeed();
+        var stream = request.Stream ? new StepStream(request.Choices, request.StreamInterval, host.MaskGlyph) : null;
+        var job = GenerationJob.Create(generator, request, seed, scheduler.MaxBatch, stream);
+        scheduler.Submit(job);
+        using var registration = context.RequestAborted.Register(job.Cancel);
+
+        var reply = new CompletionReply(job, host.Id);
+        if (stream != null)
+        {
+            await SseResponse.WriteAsync(context, job, reply, generator.Tokenizer).ConfigureAwait(false);
+            return;
+        }
+        await job.Completion.ConfigureAwait(false);
+        var finals = reply.Finals(generator.Tokenizer);
+        await ServerJson.WriteAsync(context, 200, w => reply.WriteCompletion(w, finals)).ConfigureAwait(false);
+    }
+}
