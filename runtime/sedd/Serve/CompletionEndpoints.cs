@@ -21,7 +21,7 @@ static class CompletionEndpoints
 
         // One seed for every prompt of the request, so each prompt's samples are those `sedd sample` gives.
         ulong seed = request.Seed ?? SeddGenerator.RandomSeed();
-        var stream = request.Stream ? new StepStream(request.Choices, request.StreamInterval, host.MaskGlyph) : null;
+        var stream = request.Stream ? new StepStream(request.StreamInterval, host.MaskGlyph) : null;
         var job = GenerationJob.Create(generator, request, seed, scheduler.MaxBatch, stream);
         scheduler.Submit(job);
         using var registration = context.RequestAborted.Register(job.Cancel);

@@ -13,12 +13,12 @@ namespace Sedd.Cli.Serve;
 /// <c>sedd serve</c>: binds the address first (so that <c>/health</c> answers 503 while the model
 /// loads), loads the package once, prints one "listening" line, serves until Ctrl+C or SIGTERM, then
 /// stops in order: no new connections or requests, waiting requests answered 503, the running batch
-/// given until 8 s to finish (then cut between two steps), connections closed by 10 s, exit 130.
+/// given until 7 s to finish (then cut between two steps), connections closed by 10 s, exit 130.
 /// A package that cannot be read (2), a provider that cannot start or a port in use (3) is one line.
 /// </summary>
 static class ServeCommand
 {
-    static readonly TimeSpan BatchGrace = TimeSpan.FromSeconds(8);
+    static readonly TimeSpan BatchGrace = TimeSpan.FromSeconds(7);
     static readonly TimeSpan StopLimit = TimeSpan.FromSeconds(10);
 
     public static int Run(ServeOptions options, CancellationToken interrupted)

@@ -22,7 +22,7 @@ static class SseResponse
         var stream = job.Stream!;
         var cancel = context.RequestAborted;
         var buffer = new MemoryStream();
-        await foreach (var update in stream.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+        await foreach (var update in stream.ReadAllAsync(cancel).ConfigureAwait(false))
         {
             await StartAsync(context).ConfigureAwait(false);
             await SendAsync(context, buffer, w => reply.WriteStepChunk(w, update)).ConfigureAwait(false);

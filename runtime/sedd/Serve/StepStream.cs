@@ -8,13 +8,17 @@ readonly record struct StepUpdate(int Choice, string Text, int Window, int Step,
 
 /// <summary>
 /// The step canvases of one streaming request, from the generating thread to the response writer. The
-/// generator never waits for a slow client: each update is a whole canvas, so when the writer falls
-/// behind the oldest pending ones are dropped and the client simply sees fewer, newer canvases.
+/// generator never waits for a slow client: each update is a whole canvas, so when more than
+/// <see cref="MaxPendingChars"/> of text wait for the writer, the oldest pending canvases are dropped
+/// and the client simply sees fewer, newer ones.
 /// </summary>
-sealed class StepStream(int choices, int interval, string maskGlyph)
+sealed class StepStream(int interval, string maskGlyph)
 {
-    readonly Channel<StepUpdate> channel = Channel.CreateBounded<StepUpdate>(
-        new BoundedChannelOptions(Math.Max(16, 4 * choices)) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true });
+    /// <summary>Text a stream may hold for its writer (about 2 MB).</summary>
+    public const int MaxPendingChars = 1 << 20;
+
+    readonly Channel<StepUpdate> channel = Channel.CreateUnbounded<StepUpdate>(new UnboundedChannelOptions { SingleWriter = true });
+    long pending;
 
     /// <summary>Steps between canvases.</summary>
     public int Interval { get; } = interval;
@@ -23,10 +27,23 @@ sealed class StepStream(int choices, int interval, string maskGlyph)
     public string MaskGlyph { get; } = maskGlyph;
 
     /// <summary>The updates, until the request completes.</summary>
-    public ChannelReader<StepUpdate> Reader => channel.Reader;
+    public async IAsyncEnumerable<StepUpdate> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
+        await foreach (var update in channel.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+        {
+            Interlocked.Add(ref pending, -update.Text.Length);
+            yield return update;
+        }
+    }
 
-    /// <summary>Queues an update (never blocks).</summary>
-    public void Post(StepUpdate update) => channel.Writer.TryWrite(update);
+    /// <summary>Queues an update (never blocks), dropping the oldest pending ones past the limit.</summary>
+    public void Post(StepUpdate update)
+    {
+        while (Interlocked.Read(ref pending) + update.Text.Length > MaxPendingChars && channel.Reader.TryRead(out var old))
+            Interlocked.Add(ref pending, -old.Text.Length);
+        Interlocked.Add(ref pending, update.Text.Length);
+        channel.Writer.TryWrite(update);
+    }
 
     /// <summary>No more updates.</summary>
     public void Complete() => channel.Writer.TryComplete();
