@@ -24,16 +24,24 @@ static class CompletionEndpoints
         var stream = request.Stream ? new StepStream(request.StreamInterval, host.MaskGlyph) : null;
         var job = GenerationJob.Create(generator, request, seed, scheduler.MaxBatch, stream);
         scheduler.Submit(job);
-        using var registration = context.RequestAborted.Register(job.Cancel);
-
-        var reply = new CompletionReply(job, host.Id);
-        if (stream != null)
+        try
         {
-            await SseResponse.WriteAsync(context, job, reply, generator.Tokenizer).ConfigureAwait(false);
-            return;
+            using var registration = context.RequestAborted.Register(job.Cancel);
+            var reply = new CompletionReply(job, host.Id);
+            if (stream != null)
+            {
+                await SseResponse.WriteAsync(context, job, reply, generator.Tokenizer).ConfigureAwait(false);
+                return;
+            }
+            await job.Completion.ConfigureAwait(false);
+            var finals = reply.Finals(generator.Tokenizer);
+            await ServerJson.WriteAsync(context, 200, w => reply.WriteCompletion(w, finals)).ConfigureAwait(false);
         }
-        await job.Completion.ConfigureAwait(false);
-        var finals = reply.Finals(generator.Tokenizer);
-        await ServerJson.WriteAsync(context, 200, w => reply.WriteCompletion(w, finals)).ConfigureAwait(false);
+        finally
+        {
+            // A handler that ends before its job (a write to a connection the client reset fails before
+            // Kestrel signals RequestAborted) must not leave the job running for nobody.
+            if (!job.Completion.IsCompleted) job.Cancel();
+        }
     }
 }

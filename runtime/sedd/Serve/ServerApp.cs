@@ -31,7 +31,7 @@ static class ServerApp
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = JsonBody.MaxBytes;
+            k.Limits.MaxRequestBodySize = JsonBody.DrainBytes;
             k.Limits.MaxConcurrentConnections = 1024;
             k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             if (settings.Address == null) k.ListenLocalhost(settings.Port);
