@@ -19,6 +19,15 @@ public sealed record GeneratorOptions
 
     /// <summary>Exact caching for time-independent networks (default on).</summary>
     public bool CacheScores { get; init; } = true;
+
+    /// <summary>
+    /// Threads of the sampler's own row work (drawing tokens), when it should differ from
+    /// <see cref="Threads"/> (default: the same). A long-running host that generates many batches sets 1:
+    /// every batch's sampler starts its own team of row threads, which ends only when the collector
+    /// finalizes the sampler, and a parked row thread can keep its sampler reachable (seen as one leaked
+    /// thread and its sampler's buffers per batch in a server).
+    /// </summary>
+    public int? SamplerThreads { get; init; }
 }
 
 /// <summary>
@@ -76,6 +85,7 @@ public sealed class SeddGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(package);
         options ??= new GeneratorOptions();
         ThreadCount.Check(options.Threads, "threads");
+        if (options.SamplerThreads is int st) ThreadCount.Check(st, "sampler threads");
         var network = OnnxScoreNetwork.Open(package, new OnnxScoreNetworkOptions { Provider = options.Provider, Threads = options.Threads });
         return new SeddGenerator(package, network, options);
     }
@@ -208,7 +218,7 @@ public sealed class SeddGenerator : IDisposable
         var plan0 = group[0].Plan;
         int length = plan0.IsInfill ? plan0.Length : group[0].Shape.Canvas;
         var m = Package.Manifest;
-        var options = plan0.SamplingOptions(ThreadCount.Resolve(this.options.Threads)) with { CacheScores = this.options.CacheScores };
+        var options = plan0.SamplingOptions(ThreadCount.Resolve(this.options.SamplerThreads ?? this.options.Threads)) with { CacheScores = this.options.CacheScores };
         var sampler = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, group.Count, length, options);
         var setups = new SequenceSetup[group.Count];
         for (int b = 0; b < group.Count; b++)

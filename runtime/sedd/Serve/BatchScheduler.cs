@@ -19,6 +19,7 @@ sealed class BatchScheduler : IDisposable
     readonly object gate = new();
     readonly CancellationTokenSource abort = new();
     readonly Thread worker;
+    readonly MemoryKeeper memory = new();
     bool accepting = true;
     bool stopping;
     long batches;
@@ -188,6 +189,7 @@ sealed class BatchScheduler : IDisposable
         finally
         {
             metrics.Running.Set(0);
+            memory.AfterBatch();
         }
     }
 

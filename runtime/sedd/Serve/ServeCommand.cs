@@ -91,7 +91,9 @@ static class ServeCommand
 
     static SeddGenerator Load(string folder, ServeSettings settings)
     {
-        var generator = SeddGenerator.Open(folder, new GeneratorOptions { Provider = settings.Provider, Threads = settings.Threads });
+        // One sampler thread: every batch builds a sampler, and a sampler with a team of row threads is not
+        // reliably released (see GeneratorOptions.SamplerThreads); ONNX Runtime keeps --threads.
+        var generator = SeddGenerator.Open(folder, new GeneratorOptions { Provider = settings.Provider, Threads = settings.Threads, SamplerThreads = 1 });
         try
         {
             if (generator.Provider.Requested == ExecutionProvider.Auto && generator.Provider.Rejected.Count > 0 && ExecutionProviders.GpuCompiledIn)
