@@ -26,21 +26,23 @@ sealed class LoadCommand(ICoconaAppContextAccessor context)
         [Option("max-tokens", Description = "canvas length of each request (prompt included)")] int maxTokens = 64,
         [Option(Description = "denoising steps of each request")] int steps = 32,
         [Option(Description = "sampler of each request")] string sampler = "analytic",
-        [Option("latency-runs", Description = "repetitions of the single-request latency measurement (server and sedd sample)")] int latencyRuns = 7,
+        [Option("latency-runs", Description = "repetitions per round of the single-request latency measurement (server and sedd sample)")] int latencyRuns = 7,
+        [Option(Description = "rounds: the concurrency phases run in turn this many times (each with requests / rounds), so that a change in the machine's load falls on every phase alike")] int rounds = 3,
         [Option(Description = "also write the report to this file (e.g. docs/results/serve-load.md)")] string? @out = null)
     {
         var levels = concurrency.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 256 ? v
                 : throw new SeddException($"--concurrency takes numbers in 1 … 256 separated by commas, got '{TerminalText.Neutralise(concurrency, keepNewlines: false)}'", SeddException.Usage))
             .ToArray();
-        if (levels.Length == 0) throw new SeddException("--concurrency is empty", SeddException.Usage);
+        if (levels.Length == 0 || levels.Distinct().Count() != levels.Length) throw new SeddException("--concurrency needs distinct levels", SeddException.Usage);
         if (requests is < 1 or > 100_000) throw new SeddException($"--requests must lie in 1 … 100,000, got {requests}", SeddException.Usage);
         if (phaseSeconds is < 1 or > 3600) throw new SeddException($"--phase-seconds must lie in 1 … 3,600, got {phaseSeconds}", SeddException.Usage);
         if (memoryRequests is < 100 or > 100_000) throw new SeddException($"--memory-requests must lie in 100 … 100,000, got {memoryRequests}", SeddException.Usage);
         if (latencyRuns is < 1 or > 1000) throw new SeddException($"--latency-runs must lie in 1 … 1,000, got {latencyRuns}", SeddException.Usage);
+        if (rounds < 1 || rounds > requests) throw new SeddException($"--rounds must lie in 1 … --requests ({requests}), got {rounds}", SeddException.Usage);
         var cancel = context.Current?.CancellationToken ?? CancellationToken.None;
         var settings = new LoadSettings(url, model, provider, threads, maxBatch, batchWaitMs, levels, requests, TimeSpan.FromSeconds(phaseSeconds),
-            memoryRequests, maxTokens, steps, sampler, latencyRuns);
+            memoryRequests, maxTokens, steps, sampler, latencyRuns, rounds);
         var report = RunAsync(settings, cancel).GetAwaiter().GetResult();
         var text = LoadReport.Markdown(report);
         Console.Write(text);
@@ -70,18 +72,35 @@ sealed class LoadCommand(ICoconaAppContextAccessor context)
         total += first.Requests;
         long rssFirst = await server.ResidentBytesAsync().ConfigureAwait(false);
 
-        var phases = new List<PhaseResult>();
-        foreach (int c in s.Levels)
+        var parts = s.Levels.ToDictionary(c => c, _ => new List<PhaseResult>());
+        for (int round = 0; round < s.Rounds; round++)
         {
-            var r = await LoadPhase.RunAsync(server, $"concurrency {c}", c, s.Requests, s.PhaseLimit, Body, total, s.MaxBatch, cancel).ConfigureAwait(false);
-            total += r.Requests;
-            phases.Add(r);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sedd-load: concurrency {c}: {r.Requests} requests, {r.RequestsPerSecond:F2}/s, p50 {r.Percentile(0.5) * 1000:F0} ms"));
+            foreach (int c in s.Levels)
+            {
+                int n = s.Requests / s.Rounds + (round < s.Requests % s.Rounds ? 1 : 0);
+                var r = await LoadPhase.RunAsync(server, $"concurrency {c}", c, n, s.PhaseLimit / s.Rounds, Body, total, s.MaxBatch, cancel).ConfigureAwait(false);
+                total += r.Requests;
+                parts[c].Add(r);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sedd-load: round {round + 1}, concurrency {c}: {r.Requests} requests, {r.RequestsPerSecond:F2}/s, p50 {r.Percentile(0.5) * 1000:F0} ms"));
+            }
         }
+        var phases = s.Levels.Select(c => PhaseResult.Combine(parts[c])).ToList();
 
-        // One request, alone, repeated: the figure held against sedd sample's sampling time.
-        var single = await LoadPhase.RunAsync(server, "one request", 1, s.LatencyRuns, s.PhaseLimit, _ => Body(0), 0, s.MaxBatch, cancel).ConfigureAwait(false);
-        total += single.Requests;
+        // One request, alone, repeated, against the same request through sedd sample; the two alternate in
+        // rounds too, so that both see the same machine.
+        var singles = new List<PhaseResult>();
+        var warm = new List<double>();
+        var cold = new List<double>();
+        for (int round = 0; round < s.Rounds; round++)
+        {
+            var one = await LoadPhase.RunAsync(server, "one request", 1, s.LatencyRuns, s.PhaseLimit, _ => Body(0), 0, s.MaxBatch, cancel).ConfigureAwait(false);
+            total += one.Requests;
+            singles.Add(one);
+            var (c, w) = CliBaseline.SamplingSeconds(modelArgs, s.Provider, s.Threads, "The jury said", s.MaxTokens, s.Steps, s.Sampler, s.LatencyRuns, cancel);
+            cold.Add(c);
+            warm.AddRange(w);
+        }
+        var single = PhaseResult.Combine(singles);
 
         int rest = s.MemoryRequests - total;
         if (rest > 0)
@@ -91,8 +110,7 @@ sealed class LoadCommand(ICoconaAppContextAccessor context)
         }
         long rssLast = await server.ResidentBytesAsync().ConfigureAwait(false);
 
-        double[] cli = CliBaseline.SamplingSeconds(modelArgs, s.Provider, s.Threads, "The jury said", s.MaxTokens, s.Steps, s.Sampler, s.LatencyRuns, cancel);
-        return new LoadResults(s, machine, Machine.LoadNow(), phases, single, cli, rssFirst, rssLast, total);
+        return new LoadResults(s, machine, Machine.LoadNow(), phases, single, CliBaseline.Median(cold), [.. warm], rssFirst, rssLast, total);
     }
 
     static string Text(int v) => v.ToString(CultureInfo.InvariantCulture);
@@ -100,8 +118,8 @@ sealed class LoadCommand(ICoconaAppContextAccessor context)
 
 /// <summary>The run's settings.</summary>
 sealed record LoadSettings(string? Url, string? Model, string Provider, int Threads, int MaxBatch, int BatchWaitMs, int[] Levels, int Requests,
-    TimeSpan PhaseLimit, int MemoryRequests, int MaxTokens, int Steps, string Sampler, int LatencyRuns);
+    TimeSpan PhaseLimit, int MemoryRequests, int MaxTokens, int Steps, string Sampler, int LatencyRuns, int Rounds);
 
 /// <summary>Everything a run measured.</summary>
 sealed record LoadResults(LoadSettings Settings, Machine Machine, double LoadAtEnd, IReadOnlyList<PhaseResult> Phases, PhaseResult Single,
-    double[] CliSeconds, long ResidentAfterFirst, long ResidentAtEnd, int TotalRequests);
+    double CliCold, double[] CliWarm, long ResidentAfterFirst, long ResidentAtEnd, int TotalRequests);

@@ -25,6 +25,11 @@ sealed record PhaseResult(string Name, int Concurrency, int Requests, int Errors
     public double Occupancy => Batches > 0 ? BatchSequences / Batches / MaxBatch : double.NaN;
 
     public double MeanBatch => Batches > 0 ? BatchSequences / Batches : double.NaN;
+
+    /// <summary>Phases of one concurrency run in several rounds, as one.</summary>
+    public static PhaseResult Combine(IReadOnlyList<PhaseResult> parts) => new(parts[0].Name, parts[0].Concurrency, parts.Sum(p => p.Requests),
+        parts.Sum(p => p.Errors), parts.Sum(p => p.Seconds), [.. parts.SelectMany(p => p.LatencySeconds)], parts.Sum(p => p.CompletionTokens),
+        parts.Sum(p => p.BatchSequences), parts.Sum(p => p.Batches), parts[0].MaxBatch);
 }
 
 /// <summary>

@@ -189,7 +189,9 @@ sealed class BatchScheduler : IDisposable
         finally
         {
             metrics.Running.Set(0);
-            memory.AfterBatch();
+            bool idle;
+            lock (gate) idle = queue.Count == 0;
+            memory.AfterBatch(idle);
         }
     }
 

@@ -7,9 +7,10 @@ namespace Sedd.Cli.Serve;
 /// anew — megabytes on the large-object heap ([batch, length, states] log-scores) — and on a machine with
 /// plenty of free memory the GC lets that garbage pile up to gigabytes before a full collection (the
 /// resident size of a loaded server swung between 0.3 and 1.4 GB over 2,000 requests). After a batch,
-/// once <see cref="Threshold"/> bytes have been allocated since the last full collection, this one
-/// collects (compacting the large-object heap), so the server stays near its working size. The live heap
-/// is small, so a collection takes milliseconds against batches of a hundred or more.
+/// once <see cref="Threshold"/> bytes have been allocated since the last full collection — or any at all
+/// when no request is waiting — this one collects (compacting the large-object heap), so the server stays
+/// near its working size and an idle server holds no garbage. The live heap is small, so a collection
+/// takes milliseconds against batches of a hundred or more.
 /// </summary>
 sealed class MemoryKeeper
 {
@@ -19,8 +20,12 @@ sealed class MemoryKeeper
     long allocatedAtLast = GC.GetTotalAllocatedBytes();
     int fullCollections = GC.CollectionCount(2);
 
-    /// <summary>Collects if the batches since the last full collection allocated more than <see cref="Threshold"/>.</summary>
-    public void AfterBatch()
+    /// <summary>Allocation that an idle server collects: 1 MB.</summary>
+    public const long IdleThreshold = 1L << 20;
+
+    /// <summary>Collects if the batches since the last full collection allocated more than <see cref="Threshold"/> (<see cref="IdleThreshold"/> when <paramref name="idle"/>).</summary>
+    /// <param name="idle">No request is waiting for the next batch.</param>
+    public void AfterBatch(bool idle)
     {
         long allocated = GC.GetTotalAllocatedBytes();
         if (GC.CollectionCount(2) != fullCollections)
@@ -30,7 +35,7 @@ sealed class MemoryKeeper
             allocatedAtLast = allocated;
             return;
         }
-        if (allocated - allocatedAtLast < Threshold) return;
+        if (allocated - allocatedAtLast < (idle ? IdleThreshold : Threshold)) return;
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         fullCollections = GC.CollectionCount(2);

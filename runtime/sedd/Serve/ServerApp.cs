@@ -64,10 +64,13 @@ static class ServerApp
         app.MapPost("/v1/completions", context => CompletionEndpoints.HandleAsync(context, host, CompletionKind.Completion));
         app.MapPost("/v1/infill", context => CompletionEndpoints.HandleAsync(context, host, CompletionKind.Infill));
         app.MapMetrics("/metrics", metrics.Registry);
-        app.MapFallback(context => throw new ApiException(404,
-            "no such endpoint; this server answers POST /v1/completions, POST /v1/infill, GET /v1/models, GET /health and GET /metrics", code: "unknown_url"));
+        app.MapFallback(context => throw (ServerMetrics.PathLabel(context.Request.Path.Value) != "other"
+            ? new ApiException(405, $"{ApiErrors.OneLine(context.Request.Method)} is not allowed here; {Routes}", code: "method_not_allowed")
+            : new ApiException(404, $"no such endpoint; {Routes}", code: "unknown_url")));
         return app;
     }
+
+    const string Routes = "this server answers POST /v1/completions, POST /v1/infill, GET /v1/models, GET /health and GET /metrics";
 
     static void Status(System.Text.Json.Utf8JsonWriter w, string status)
     {

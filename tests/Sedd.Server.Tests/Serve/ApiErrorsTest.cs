@@ -105,7 +105,7 @@ public sealed class ApiErrorsTest(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task ApiErrorsTest_UnknownModelOrEndpointIs404()
+    public async Task ApiErrorsTest_UnknownModelOrEndpointIs404AndAWrongMethod405()
     {
         var (status, body, _) = await fixture.Complete("""{"model":"gpt-4","prompt":"a"}""");
         AssertError(status, body, 404, "model", "does not exist", fixture.ModelId);
@@ -114,6 +114,8 @@ public sealed class ApiErrorsTest(ServerFixture fixture)
         AssertError(s2, JsonNode.Parse(text), 404, "model");
         var (s3, text3) = await fixture.Server.GetAsync("/v1/chat/completions", ServerFixture.ApiKey);
         AssertError(s3, JsonNode.Parse(text3), 404, null, "/v1/completions");
+        var (s4, text4) = await fixture.Server.GetAsync("/v1/completions", ServerFixture.ApiKey);
+        AssertError(s4, JsonNode.Parse(text4), 405, null, "GET is not allowed", "POST /v1/completions");
     }
 
     [Fact]
