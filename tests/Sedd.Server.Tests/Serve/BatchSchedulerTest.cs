@@ -114,3 +114,27 @@ public sealed class BatchSchedulerQueueTest
         server.AssertNoStackTraces();
     }
 }
+
+/// <summary>A server generates batch after batch: none may leave a thread (and with it its sampler's buffers) behind.</summary>
+public sealed class BatchSchedulerThreadsTest
+{
+    [Fact]
+    public async Task BatchSchedulerThreadsTest_BatchesLeaveNoThreadsBehind()
+    {
+        using var package = Sedd.Runtime.Tests.Onnx.TinyPackage.Create(length: 64, timeIndependent: true);
+        using var server = ServerProcess.Start(package.Folder, "--threads", "2");
+        // Batches of 8 × 63 masked rows of 258 states: enough work per step for a sampler to draw on two
+        // threads, whose team would outlive its batch.
+        for (int i = 0; i < 8; i++)
+        {
+            var (status, body, _) = await server.PostAsync("/v1/completions", $$"""{"prompt":"T","n":8,"seed":{{i}},"steps":6}""");
+            Assert.True(status == 200, body?.ToJsonString());
+        }
+        var names = Directory.GetDirectories($"/proc/{server.Process.Id}/task").Select(t =>
+        {
+            try { return File.ReadAllText(Path.Combine(t, "comm")).Trim(); }
+            catch (IOException) { return ""; }
+        }).ToList();
+        Assert.DoesNotContain(names, n => n.StartsWith("sedd-rows", StringComparison.Ordinal));
+    }
+}
