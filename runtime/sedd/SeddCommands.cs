@@ -60,6 +60,13 @@ sealed class SeddCommands(ICoconaAppContextAccessor context)
         return GenerationRun.Infill(options, template, Console.Out, cancel.Token);
     }
 
+    [Command("serve", Description = "Serve the model over HTTP, OpenAI-compatible: POST /v1/completions (streaming, batching), POST /v1/infill, GET /v1/models, /health, /metrics. Ctrl+C or SIGTERM stops it (exit 130).")]
+    public int Serve(Cli.Serve.ServeOptions options)
+    {
+        using var cancel = Link();
+        return Cli.Serve.ServeCommand.Run(options, cancel.Token);
+    }
+
     [Command("info", Description = "What a model package holds: graph, noise, length, tokenizer, dimensions, precision, provenance, files.")]
     public int Info(
         [Option("model", ['m'], Description = "Model package folder (default: $SEDD_MODEL, else the one package in models/)")] string? model = null) =>

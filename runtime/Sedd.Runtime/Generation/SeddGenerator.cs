@@ -19,6 +19,15 @@ public sealed record GeneratorOptions
 
     /// <summary>Exact caching for time-independent networks (default on).</summary>
     public bool CacheScores { get; init; } = true;
+
+    /// <summary>
+    /// Threads of the sampler's own row work (drawing tokens), when it should differ from
+    /// <see cref="Threads"/> (default: the same). A long-running host that generates many batches sets 1:
+    /// every batch's sampler starts its own team of row threads, which ends only when the collector
+    /// finalizes the sampler, and a parked row thread can keep its sampler reachable (seen as one leaked
+    /// thread and its sampler's buffers per batch in a server).
+    /// </summary>
+    public int? SamplerThreads { get; init; }
 }
 
 /// <summary>
@@ -76,6 +85,7 @@ public sealed class SeddGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(package);
         options ??= new GeneratorOptions();
         ThreadCount.Check(options.Threads, "threads");
+        if (options.SamplerThreads is int st) ThreadCount.Check(st, "sampler threads");
         var network = OnnxScoreNetwork.Open(package, new OnnxScoreNetworkOptions { Provider = options.Provider, Threads = options.Threads });
         return new SeddGenerator(package, network, options);
     }
@@ -208,7 +218,7 @@ public sealed class SeddGenerator : IDisposable
         var plan0 = group[0].Plan;
         int length = plan0.IsInfill ? plan0.Length : group[0].Shape.Canvas;
         var m = Package.Manifest;
-        var options = plan0.SamplingOptions(ThreadCount.Resolve(this.options.Threads)) with { CacheScores = this.options.CacheScores };
+        var options = plan0.SamplingOptions(ThreadCount.Resolve(this.options.SamplerThreads ?? this.options.Threads)) with { CacheScores = this.options.CacheScores };
         var sampler = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, group.Count, length, options);
         var setups = new SequenceSetup[group.Count];
         for (int b = 0; b < group.Count; b++)
@@ -221,27 +231,34 @@ public sealed class SeddGenerator : IDisposable
         sampler.Reset(setups);
         int steps = options.Predictor == Predictor.FirstHitting ? CountFree(sampler) : options.Steps + 1;
         int step = 0;
-        void Observe()
+        // False once every request of the window is cancelled: its remaining steps would be thrown away.
+        bool Observe()
         {
             step++;
             CancelRequests(group, sampler, planCancels);
             observer?.OnStep(new GenerationSnapshot(this, group, sampler.Tokens.ToArray(), length, window, Math.Min(step, steps), steps));
+            return planCancels == null || AnyLive(group);
         }
         if (options.Predictor == Predictor.FirstHitting)
         {
-            while (sampler.FirstHittingStep(cancel)) Observe();
+            while (sampler.FirstHittingStep(cancel))
+                if (!Observe()) break;
         }
         else
         {
-            for (int i = 0; i < options.Steps; i++)
+            bool live = true;
+            for (int i = 0; i < options.Steps && live; i++)
             {
                 cancel.ThrowIfCancellationRequested();
                 sampler.PredictorStep(i);
-                Observe();
+                live = Observe();
             }
             cancel.ThrowIfCancellationRequested();
-            sampler.DenoiseStep();
-            Observe();
+            if (live)
+            {
+                sampler.DenoiseStep();
+                Observe();
+            }
         }
         sampler.Project();
         CancelRequests(group, sampler, planCancels);
@@ -274,6 +291,13 @@ public sealed class SeddGenerator : IDisposable
             free = Math.Max(free, n);
         }
         return free;
+    }
+
+    static bool AnyLive(IReadOnlyList<SampleState> group)
+    {
+        for (int b = 0; b < group.Count; b++)
+            if (group[b].Finish != FinishReason.Cancelled) return true;
+        return false;
     }
 
     static void CancelRequests(IReadOnlyList<SampleState> group, DiffusionSampler sampler, IReadOnlyList<CancellationToken>? planCancels)
