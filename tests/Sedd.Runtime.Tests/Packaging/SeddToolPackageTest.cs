@@ -86,6 +86,46 @@ public sealed class SeddToolPackageTest
         finally { DotnetCli.Remove(work); }
     }
 
+    [Fact]
+    public void SeddToolPackageTest_PublishForThisPlatformHasItsNativesOnlyAndTheModel()
+    {
+        // The linux-x64 (or this machine's) publish, framework-dependent so that no runtime pack is fetched:
+        // which natives and files it holds does not depend on that.
+        var rid = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
+        if (OperatingSystem.IsWindows()) return; // the check is that a non-Windows folder holds no Windows DLLs
+        var model = DefaultModel();
+        var work = DotnetCli.TempFolder("sedd-publish");
+        try
+        {
+            var output = Path.Combine(work, "out");
+            var publish = DotnetCli.Dotnet(Goldens.RepoRoot, "publish", Path.Combine(Goldens.RepoRoot, "runtime", "sedd", "sedd.csproj"),
+                "-c", "Release", "-r", rid, "--self-contained", "false", "-p:OrtFlavor=cpu", "--artifacts-path", Path.Combine(work, "artifacts"), "-o", output);
+            Assert.True(publish.Code == 0, $"dotnet publish runtime/sedd -r {rid} failed; {publish}");
+
+            var files = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f).Replace('\\', '/')).ToArray();
+            Assert.Contains(files, f => f.StartsWith("libonnxruntime.", StringComparison.Ordinal)); // this platform's native, beside sedd
+            Assert.DoesNotContain(files, f => f.StartsWith("runtimes/", StringComparison.Ordinal) && f.Contains("onnxruntime", StringComparison.Ordinal));
+            foreach (var f in files.Where(f => f.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)))
+                Assert.False(IsNativeWindowsDll(Path.Combine(output, f)), $"a native Windows DLL in the {rid} folder: {f}");
+            foreach (var file in Directory.GetFiles(model))
+                Assert.True(File.Exists(Path.Combine(output, "models", Path.GetFileName(model), Path.GetFileName(file))), $"the published folder lacks models/{Path.GetFileName(model)}/{Path.GetFileName(file)}");
+
+            // It runs from any folder with the model beside it.
+            var anywhere = Path.Combine(work, "anywhere");
+            Directory.CreateDirectory(anywhere);
+            AssertPackage(DotnetCli.Run(Path.Combine(output, "sedd"), anywhere, null, "info"), output, Path.GetFileName(model));
+        }
+        finally { DotnetCli.Remove(work); }
+    }
+
+    /// <summary>A PE file without a CLI header: native code for Windows (managed assemblies are PE files too, and fine).</summary>
+    static bool IsNativeWindowsDll(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        return pe.PEHeaders.CorHeader == null;
+    }
+
     static void AssertPackage(ToolResult info, string folderPart, string name)
     {
         Assert.True(info.Code == 0, $"sedd info failed; {info}");
