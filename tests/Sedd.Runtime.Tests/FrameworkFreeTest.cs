@@ -1,3 +1,4 @@
+using Sedd.Runtime.Tests.Packaging;
 using Sedd.Tests;
 
 namespace Sedd.Runtime.Tests;
@@ -33,5 +34,20 @@ public class FrameworkFreeTest
         // What sedd ships: its output folder holds no TorchSharp binary. (This test project's own output may:
         // it builds its tiny packages with the exporter, which references the trainer to verify exports.)
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(Cli.SeddProcess.Dll)!, "*Torch*"));
+    }
+
+    [Fact]
+    public void FrameworkFreeTest_PackedNuspecHasNoTorchSharp()
+    {
+        // What a NuGet user gets: the packed package's dependencies, and what they pull in, per the runtime's restore graph.
+        var nuspec = DotnetCli.Nuspec(PackedRuntime.Nupkg);
+        Assert.Contains("Microsoft.ML.Tokenizers", nuspec.Dependencies); // the check reads real dependencies
+        Assert.DoesNotContain(nuspec.Dependencies, d => d.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        var assets = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Goldens.RepoRoot, "runtime", "Sedd.Runtime", "obj", "project.assets.json")))!;
+        var closure = assets["targets"]!.AsObject().First().Value!.AsObject().Select(p => p.Key).ToArray();
+        foreach (var dependency in nuspec.Dependencies)
+            Assert.Contains(closure, l => l.StartsWith(dependency + "/", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(closure, l => l.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(DotnetCli.Entries(PackedRuntime.Nupkg).Keys, e => e.Contains("torch", StringComparison.OrdinalIgnoreCase));
     }
 }
