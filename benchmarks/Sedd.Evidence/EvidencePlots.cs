@@ -24,7 +24,10 @@ static class EvidencePlots
     });
 
     /// <summary>quality.png: one line per predictor (log₂ steps on x), first-hitting at its call count, horizontal lines for the AR's samples and real text.</summary>
-    public static void Quality(IReadOnlyList<QualityRow> rows, string path, string subtitle)
+    public static void Quality(IReadOnlyList<QualityRow> rows, string path, string subtitle) => Save(BuildQuality(rows, subtitle), path);
+
+    /// <summary>The quality plot, not yet rendered.</summary>
+    internal static Plot BuildQuality(IReadOnlyList<QualityRow> rows, string subtitle)
     {
         var plot = new Plot();
         foreach (var group in SeddGroups(rows))
@@ -45,11 +48,14 @@ static class EvidencePlots
         LogAxis(plot, rows.SelectMany(r => new[] { r.Low, r.High }));
         plot.Title("Generative perplexity (independent AR scorer; bars: ±2 s.e.)\n" + subtitle);
         plot.YLabel("generative perplexity (log scale, lower is better)");
-        Save(plot, path);
+        return plot;
     }
 
     /// <summary>speed.png: seconds per sample per predictor, first-hitting at its call count, the AR baseline (KV cache) as a line.</summary>
-    public static void Speed(IReadOnlyList<QualityRow> rows, string path, string subtitle)
+    public static void Speed(IReadOnlyList<QualityRow> rows, string path, string subtitle) => Save(BuildSpeed(rows, subtitle), path);
+
+    /// <summary>The speed plot, not yet rendered.</summary>
+    internal static Plot BuildSpeed(IReadOnlyList<QualityRow> rows, string subtitle)
     {
         var plot = new Plot();
         foreach (var group in SeddGroups(rows))
@@ -64,7 +70,7 @@ static class EvidencePlots
         LogAxis(plot, rows.Where(r => r.Source != "text").Select(r => r.SecondsPerSample));
         plot.Title("Wall time per sample\n" + subtitle);
         plot.YLabel("seconds per sample (log scale)");
-        Save(plot, path);
+        return plot;
     }
 
     static IEnumerable<IGrouping<string, QualityRow>> SeddGroups(IReadOnlyList<QualityRow> rows) =>

@@ -36,8 +36,9 @@ static class EvidenceRunner
 
         // Every input is found (or, in quick mode, made) before the first long step.
         var package = ws.OpenPackage(o.Model);
+        // Missing runs are refused (full run) before any data is prepared.
+        var runs = StandInRuns.Resolve(ws, o, () => ws.EnsureBrown(o.Data, log, cancel), output, log, cancel);
         var brown = ws.EnsureBrown(o.Data, log, cancel);
-        var runs = StandInRuns.Resolve(ws, o, brown, output, log, cancel);
         var nlp = ws.EnsureNlpCorpus(o.NlpCorpus, o.Data, log, cancel);
         var (arBest, arNote) = ws.BestCheckpoint(runs.Ar);
         var (scorerBest, scorerNote) = ws.BestCheckpoint(runs.Scorer);

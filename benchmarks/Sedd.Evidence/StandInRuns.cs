@@ -22,7 +22,13 @@ static class StandInRuns
     const int Steps = 60;
 
     /// <summary>The runs to use: the real ones where they exist; otherwise stand-ins (quick) or one error naming what is missing (full).</summary>
-    public static EvidenceRuns Resolve(Workspace ws, EvidenceOptions o, string brown, string output, TextWriter log, CancellationToken cancel)
+    /// <param name="ws">The repository.</param>
+    /// <param name="o">Options (runs, quick, threads).</param>
+    /// <param name="brown">Gives the prepared Brown folder; called only when a stand-in is trained.</param>
+    /// <param name="output">The output folder (stand-ins go below it).</param>
+    /// <param name="log">Progress.</param>
+    /// <param name="cancel">Stops a stand-in's training after its step (a checkpoint is written; the next quick run resumes it).</param>
+    public static EvidenceRuns Resolve(Workspace ws, EvidenceOptions o, Func<string> brown, string output, TextWriter log, CancellationToken cancel)
     {
         var missing = new[] { ("AR baseline", o.Ar), ("scorer", o.Scorer) }.Where(r => !ws.HasRun(r.Item2)).ToList();
         if (missing.Count > 0 && !o.Quick)
@@ -36,7 +42,7 @@ static class StandInRuns
             var note = $"{run} not found (the {role}; made by: {ws.TrainHint(run)}); this quick check uses a tiny stand-in trained for {Steps} steps into {ws.Relative(folder)}";
             log.WriteLine(note);
             notes.Add(note);
-            Train(folder, brown, hidden, blocks, seed, o.Threads, log, cancel);
+            Train(folder, brown(), hidden, blocks, seed, o.Threads, log, cancel);
             return folder;
         }
         var ar = Use(o.Ar, "AR baseline", 64, 2, 42);
