@@ -32,6 +32,13 @@ sealed record EvidenceOptions
     /// <summary>The SEDD model package (its weights for the bound, its ONNX graph for sampling); null: $SEDD_MODEL, else the one package under models/.</summary>
     public string? Model { get; init; }
 
+    /// <summary>
+    /// SEDD weights for the equal-training rows when the package has trained past the AR baseline's budget:
+    /// a package, checkpoint or run folder (its latest checkpoint) of the same model at the AR's token count.
+    /// Null: the package.
+    /// </summary>
+    public string? SeddEqual { get; init; }
+
     /// <summary>The fair AR baseline's run (trained like the default model; best-validation checkpoint kept).</summary>
     public string Ar { get; init; } = "runs/brown-ar-default";
 

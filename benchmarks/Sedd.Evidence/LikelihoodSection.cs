@@ -43,22 +43,20 @@ static class LikelihoodSection
     public static IReadOnlyList<LikelihoodRow> Run(Workspace ws, EvidenceOptions o, ModelPackage package, string arRun, string brown, string nlp,
         TextWriter log, CancellationToken cancel)
     {
-        var m = package.Manifest;
-        long seddSteps = m.Provenance.Steps ?? 0, seddTokens = m.Provenance.Tokens ?? 0;
-        int seddBatch = seddSteps > 0 ? (int)(seddTokens / (seddSteps * m.Length)) : 0;
+        var sedd = PackageWeights(package);
+        var seddEqual = o.SeddEqual is null ? sedd : Weights(ws, o.SeddEqual);
         var (arBest, note) = ws.BestCheckpoint(arRun);
         if (note != null) log.WriteLine($"note: {note}");
-        var arEqual = ws.CheckpointNearest(arRun, seddTokens);
-        string equal = arEqual.Tokens == seddTokens && arEqual.Config.Training.BatchSize == seddBatch
-            ? string.Create(C, $"equal training ({seddSteps:N0} steps × {seddBatch})")
-            : string.Create(C, $"nearest training (SEDD {seddTokens / 1e6:F1} M tokens, AR {arEqual.Tokens / 1e6:F1} M)");
+        var arEqual = ws.CheckpointNearest(arRun, seddEqual.Tokens);
+        string equal = arEqual.Tokens == seddEqual.Tokens && arEqual.Config.Training.BatchSize == seddEqual.Batch
+            ? string.Create(C, $"equal training ({seddEqual.Step:N0} steps × {seddEqual.Batch})")
+            : string.Create(C, $"nearest training (SEDD {seddEqual.Tokens / 1e6:F1} M tokens, AR {arEqual.Tokens / 1e6:F1} M)");
         string best = string.Create(C, $"each at its best (AR: best validation, step {arBest.Step:N0})");
 
-        var sedd = (Model: "SEDD", Folder: package.Folder, Step: seddSteps, Tokens: seddTokens, Batch: seddBatch);
         (string Model, string Folder, long Step, long Tokens, int Batch) Ar(CheckpointInfo c) => ("AR", c.Folder, c.Step, c.Tokens, c.Config.Training.BatchSize);
         var plan = new (string Comparison, (string Model, string Folder, long Step, long Tokens, int Batch) Weights, string Corpus, string Data, int Blocks)[]
         {
-            (equal, sedd, "brown", brown, o.TestBlocks),
+            (equal, seddEqual, "brown", brown, o.TestBlocks),
             (equal, Ar(arEqual), "brown", brown, o.TestBlocks),
             (best, sedd, "brown", brown, o.TestBlocks),
             (best, Ar(arBest), "brown", brown, o.TestBlocks),
@@ -80,6 +78,27 @@ static class LikelihoodSection
             rows.Add(new LikelihoodRow(comparison, w.Model, ws.Relative(w.Folder), w.Step, w.Tokens, w.Batch, corpus, result));
         }
         return rows;
+    }
+
+    // A package records its steps and tokens; the batch follows from them and its length.
+    static (string Model, string Folder, long Step, long Tokens, int Batch) PackageWeights(ModelPackage package)
+    {
+        var m = package.Manifest;
+        long steps = m.Provenance.Steps ?? 0, tokens = m.Provenance.Tokens ?? 0;
+        return ("SEDD", package.Folder, steps, tokens, steps > 0 ? (int)(tokens / (steps * m.Length)) : 0);
+    }
+
+    // --sedd-equal: a package, a checkpoint, or a run folder (its latest checkpoint).
+    static (string Model, string Folder, long Step, long Tokens, int Batch) Weights(Workspace ws, string path)
+    {
+        var folder = ws.Full(Sedd.Runtime.IO.UserFiles.RequirePathArgument(path, "--sedd-equal"));
+        if (PackageCheckpoint.Recognizes(folder)) return PackageWeights(ModelPackage.Open(folder));
+        var checkpoint = File.Exists(Path.Combine(folder, "state.json")) ? folder
+            : Checkpoint.Latest(folder) ?? throw new Sedd.Runtime.SeddException($"--sedd-equal {path} is neither a model package nor a checkpoint or run folder with a checkpoint", Sedd.Runtime.SeddException.BadInput);
+        var info = Workspace.ReadInfo(checkpoint);
+        if (info.Config.Objective != "sedd")
+            throw new Sedd.Runtime.SeddException($"--sedd-equal {path} was trained with objective '{info.Config.Objective}'; expected a SEDD model", Sedd.Runtime.SeddException.Usage);
+        return ("SEDD", info.Folder, info.Step, info.Tokens, info.Config.Training.BatchSize);
     }
 
     /// <summary>SEDD ÷ AR per comparison, in table order.</summary>
@@ -120,7 +139,8 @@ static class LikelihoodSection
             (o.TimeSamples < EvidenceOptions.HeadlineTimeSamples ? $" (K below the {EvidenceOptions.HeadlineTimeSamples} of the full run: the interval is wide)" : "") +
             "; the paper uses K = 1000, about 6 hours per row here. AR rows are exact, with the EMA weights of the AR baseline trained like the default model " +
             "(same data, width and depth, batch and token budget; `configs/brown-ar-default.json`). " +
-            "Equal training compares the AR checkpoint with SEDD's token count; each at its best takes the AR's best-validation checkpoint. " +
+            "Equal training compares the AR checkpoint with SEDD's token count (SEDD weights of that count with `--sedd-equal` when the default model has trained longer); " +
+            "each at its best takes the AR's best-validation checkpoint. " +
             $"The zero-shot rows score at most {o.ZeroShotBlocks} blocks of npm nlp-corpus 4.4.0 (all of it test data; neither model saw it)." +
             (o.TestBlocks > 0 ? $" Brown rows score the first {o.TestBlocks} test blocks only." : "") +
             ScaleGap(rows);

@@ -8,4 +8,4 @@ ConsoleInterrupt.Register();
 // Before anything loads libtorch (and with it libgomp, which reads the variable once).
 OpenMpWaitPolicy.PreferPassive();
 return CliHost.Run<EvidenceCommand>("sedd-evidence", args, ConsoleInterrupt.Token,
-    ["--output", "-o", "--model", "-m", "--ar", "--scorer", "--data", "--nlp-corpus"]);
+    ["--output", "-o", "--model", "-m", "--sedd-equal", "--ar", "--scorer", "--data", "--nlp-corpus"]);
