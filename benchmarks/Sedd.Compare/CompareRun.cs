@@ -9,13 +9,13 @@ namespace Sedd.Compare;
 /// <summary>What one <c>sedd-compare</c> run measures.</summary>
 /// <param name="Package">fp32 package folder.</param>
 /// <param name="Int8">Optional int8 package folder (<c>sedd-export --precision int8</c>) of the same model.</param>
-/// <param name="Threads">Intra-op threads for libtorch and ONNX Runtime alike.</param>
-/// <param name="Batches">Batch sizes.</param>
+/// <param name="Threads">Intra-op threads for libtorch, ONNX Runtime and the sampler alike.</param>
+/// <param name="BatchSizes">Batch sizes.</param>
 /// <param name="Length">Sequence length; 0 means the manifest's.</param>
 /// <param name="Runs">Timed rounds per batch.</param>
 /// <param name="Warmup">Untimed rounds per batch.</param>
 /// <param name="Steps">Predictor steps of the sampling runs.</param>
-sealed record CompareSettings(string Package, string? Int8, int Threads, int[] Batches, int Length, int Runs, int Warmup, int Steps);
+public sealed record CompareSettings(string Package, string? Int8, int Threads, IReadOnlyList<int> BatchSizes, int Length, int Runs, int Warmup, int Steps);
 
 /// <summary>One batch size: timings of every contestant and how far their outputs lie apart.</summary>
 /// <param name="Batch">B.</param>
@@ -28,19 +28,24 @@ sealed record CompareSettings(string Package, string? Int8, int Threads, int[] B
 sealed record BatchResult(int Batch, double Flops, Timing Torch, Timing Fp32, Timing? Int8, double Fp32VsTorch, double? Int8VsFp32);
 
 /// <summary>
-/// The comparison of issue 4 point 6 on the same weights and threads in one process: the trainer's
-/// TorchSharp eager forward, the exported fp32 ONNX graph and optionally its int8 variant under ONNX
-/// Runtime (CPU), a torch.mm peak, and the runtime sampler's host share and allocations.
+/// The comparison on the same weights and threads in one process: the trainer's TorchSharp eager
+/// forward, the exported fp32 ONNX graph and optionally its int8 variant under ONNX Runtime (CPU), a
+/// torch.mm peak, and the runtime sampler's host share, rows evaluated and allocations.
 /// </summary>
-static class CompareRun
+public static class CompareRun
 {
     static readonly int[] PeakSides = [1024, 2048];
 
     /// <summary>Measures everything and writes the report to <paramref name="o"/>.</summary>
     /// <param name="s">Settings.</param>
     /// <param name="o">Destination of the report.</param>
-    public static void Run(CompareSettings s, TextWriter o)
+    /// <param name="progress">Where a line per phase goes as it starts.</param>
+    /// <param name="cancel">Checked between timed rounds and sampling steps (Ctrl+C: OperationCanceledException).</param>
+    public static void Run(CompareSettings s, TextWriter o, TextWriter progress, CancellationToken cancel)
     {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(progress);
         var fp32 = ModelPackage.Open(s.Package);
         var m = fp32.Manifest;
         if (m.Onnx.Precision != "fp32")
@@ -58,27 +63,38 @@ static class CompareRun
         using var ort = OnnxScoreNetwork.Open(fp32, ortOptions);
         using var ort8 = int8 is null ? null : OnnxScoreNetwork.Open(int8, ortOptions);
 
+        progress.WriteLine("matmul peak ...");
         var peaks = new List<(int Side, double Gflops)>();
-        foreach (int n in PeakSides) peaks.Add((n, TorchScoreNetwork.MatmulGflops(n, 5)));
+        foreach (int n in PeakSides) peaks.Add((n, TorchScoreNetwork.MatmulGflops(n, 5, cancel)));
 
         var batches = new List<BatchResult>();
-        foreach (int b in s.Batches) batches.Add(MeasureBatch(m, torch, ort, ort8, b, length, s));
+        foreach (int b in s.BatchSizes)
+        {
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"forwards at batch {b}: {s.Warmup} warm-up + {s.Runs} timed rounds ..."));
+            batches.Add(MeasureBatch(m, torch, ort, ort8, b, length, s, cancel));
+        }
 
         // Measured again after the forwards: on a shared machine the best of both is closer to the real peak.
         for (int i = 0; i < PeakSides.Length; i++)
-            peaks[i] = (PeakSides[i], Math.Max(peaks[i].Gflops, TorchScoreNetwork.MatmulGflops(PeakSides[i], 5)));
+            peaks[i] = (PeakSides[i], Math.Max(peaks[i].Gflops, TorchScoreNetwork.MatmulGflops(PeakSides[i], 5, cancel)));
 
         var sampling = new List<SamplingCost>();
-        foreach (int b in s.Batches)
+        foreach (int b in s.BatchSizes)
+        {
             foreach (var predictor in new[] { Predictor.Analytic, Predictor.Euler })
-                sampling.Add(SamplingShare.Measure(m, ort, b, length, s.Steps, predictor, s.Threads));
+            {
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling at batch {b}, {SamplingOptions.Name(predictor)}, {s.Steps} steps ..."));
+                sampling.Add(SamplingShare.Measure(m, ort, b, length, s.Steps, predictor, s.Threads, cancel));
+            }
+        }
 
         var report = new CompareReport(s, fp32, int8, length, torch.Parameters, TorchScoreNetwork.Threads, peaks, batches, sampling,
             loadBefore, Machine.LoadAverage());
         report.Write(o);
     }
 
-    static BatchResult MeasureBatch(ModelManifest m, TorchScoreNetwork torch, OnnxScoreNetwork ort, OnnxScoreNetwork? ort8, int batch, int length, CompareSettings s)
+    static BatchResult MeasureBatch(ModelManifest m, TorchScoreNetwork torch, OnnxScoreNetwork ort, OnnxScoreNetwork? ort8, int batch, int length, CompareSettings s,
+        CancellationToken cancel)
     {
         var (tokens, sigma) = RandomInputs(m, batch, length);
         int size = batch * length * m.Graph.States;
@@ -103,7 +119,7 @@ static class CompareRun
             ("ort-fp32", () => ort.Score(tokens, sigma, y32)),
         };
         if (ort8 != null) contestants.Add(("ort-int8", () => ort8.Score(tokens, sigma, y8)));
-        var t = InterleavedTimer.Run(contestants, s.Warmup, s.Runs);
+        var t = InterleavedTimer.Run(contestants, s.Warmup, s.Runs, cancel);
         return new BatchResult(batch, ForwardCost.Flops(m, batch, length), t[0], t[1], ort8 is null ? null : t[2], fp32VsTorch, int8VsFp32);
     }
 

@@ -19,13 +19,15 @@ static class InterleavedTimer
     /// <param name="contestants">Name and one forward each.</param>
     /// <param name="warmup">Untimed rounds first (ORT plans memory and picks kernels on its first runs).</param>
     /// <param name="runs">Timed rounds.</param>
-    public static Timing[] Run(IReadOnlyList<(string Name, Action Forward)> contestants, int warmup, int runs)
+    /// <param name="cancel">Checked before every round.</param>
+    public static Timing[] Run(IReadOnlyList<(string Name, Action Forward)> contestants, int warmup, int runs, CancellationToken cancel = default)
     {
         int n = contestants.Count;
         var samples = new double[n][];
         for (int k = 0; k < n; k++) samples[k] = new double[runs];
         for (int round = -warmup; round < runs; round++)
         {
+            cancel.ThrowIfCancellationRequested();
             for (int j = 0; j < n; j++)
             {
                 int k = (j + Math.Max(round, 0)) % n;

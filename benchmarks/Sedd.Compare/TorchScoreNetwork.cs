@@ -11,7 +11,7 @@ namespace Sedd.Compare;
 /// <summary>
 /// The trainer's TorchSharp <see cref="ScoreNetwork"/> rebuilt from a package (manifest dimensions,
 /// <c>model.safetensors</c> weights) and run eagerly in eval mode without autograd: the baseline that
-/// issue 4 point 6 measures the ONNX graph against.
+/// sedd-compare measures the ONNX graph against.
 /// </summary>
 sealed class TorchScoreNetwork : IDisposable
 {
@@ -88,7 +88,8 @@ sealed class TorchScoreNetwork : IDisposable
     /// <summary>Best fp32 GFLOP/s of <c>torch.mm</c> on square matrices of side <paramref name="n"/>.</summary>
     /// <param name="n">Matrix side.</param>
     /// <param name="runs">Timed runs after two warm-up runs.</param>
-    public static double MatmulGflops(int n, int runs)
+    /// <param name="cancel">Checked before every product.</param>
+    public static double MatmulGflops(int n, int runs, CancellationToken cancel = default)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -99,6 +100,7 @@ sealed class TorchScoreNetwork : IDisposable
         double best = double.MaxValue;
         for (int i = 0; i < runs; i++)
         {
+            cancel.ThrowIfCancellationRequested();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             using var c = mm(a, b);
             best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);

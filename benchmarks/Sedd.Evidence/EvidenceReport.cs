@@ -11,7 +11,7 @@ namespace Sedd.Evidence;
 /// (evidence.json) and the shorter block that goes into the README between the markers.
 /// Sections append to all three; <see cref="Save"/> writes them atomically at the end.
 /// </summary>
-sealed class EvidenceReport(MachineInfo machine, string outFolder)
+sealed class EvidenceReport(MachineInfo machine)
 {
     static readonly JsonSerializerOptions Json = new()
     {
@@ -28,12 +28,6 @@ sealed class EvidenceReport(MachineInfo machine, string outFolder)
 
     /// <summary>Where and when.</summary>
     public MachineInfo Machine => machine;
-
-    /// <summary>Output folder (absolute).</summary>
-    public string OutFolder => outFolder;
-
-    /// <summary>Whether the package is absorbing with the log-linear schedule (Euler and analytic then coincide).</summary>
-    public bool AbsorbLogLinear { get; init; }
 
     /// <summary>evidence.md.</summary>
     public StringBuilder Markdown { get; } = new();
@@ -60,8 +54,8 @@ sealed class EvidenceReport(MachineInfo machine, string outFolder)
     /// <summary>A number with <paramref name="format"/>, invariant culture.</summary>
     public static string F(double value, string format = "F2") => value.ToString(format, C);
 
-    /// <summary>Writes evidence.md and evidence.json into the output folder; returns their paths.</summary>
-    public (string Markdown, string Json) Save()
+    /// <summary>Writes evidence.md and evidence.json into <paramref name="outFolder"/> (each replaced atomically); returns their paths.</summary>
+    public (string Markdown, string Json) Save(string outFolder)
     {
         Directory.CreateDirectory(outFolder);
         var md = Path.Combine(outFolder, "evidence.md");

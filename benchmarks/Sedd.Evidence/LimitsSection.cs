@@ -1,69 +1,67 @@
+using Sedd.Compare;
+using Sedd.Runtime.Package;
 using Sedd.Trainer.Training;
 
 namespace Sedd.Evidence;
 
+/// <summary>What section 4 measured: the training benchmark's table and the comparison's report.</summary>
+/// <param name="Benchmark">sedd-train bench's output.</param>
+/// <param name="Compare">sedd-compare's report on the package.</param>
+sealed record LimitsResult(string Benchmark, string Compare);
+
 /// <summary>
 /// Section 4: the machine's limits. Training tokens/s in fp32 and bf16 and model FLOPs utilisation
 /// against the matmul peak measured in the same run (<see cref="TrainingBenchmark"/>, the default
-/// model's config with a small batch), and — when present — the output of benchmarks/Sedd.Compare
-/// (ONNX Runtime against TorchSharp, host sampling share).
+/// model's config with a small batch), and the comparison of <c>sedd-compare</c> run on the package in
+/// this process: ONNX Runtime against TorchSharp, and the sampler's host share at batch 1 and 8 for both
+/// predictors, rows evaluated, managed bytes per step and the host SIMD width.
 /// </summary>
 static class LimitsSection
 {
-    /// <summary>Name of the text file benchmarks/Sedd.Compare writes into the output folder.</summary>
-    public const string CompareFile = "compare.txt";
-
     const string Config = "configs/brown-absorb-default.json";
     const int BenchBatch = 8;
 
-    /// <summary>Runs the training benchmark and returns its printed table.</summary>
-    public static string RunBenchmark(Workspace ws, EvidenceOptions o, string brown, TextWriter log)
+    /// <summary>Runs the training benchmark and the comparison.</summary>
+    public static LimitsResult Run(Workspace ws, EvidenceOptions o, ModelPackage package, string brown, TextWriter log, CancellationToken cancel)
     {
         var file = ws.Full(Config);
         var config = ConfigLoader.Load(file, [$"training.batch_size={BenchBatch}", $"training.threads={o.Threads}", $"data={brown}"]);
-        log.WriteLine($"[limits] training benchmark: {Config}, batch {BenchBatch}, {string.Join(" and ", o.Precisions)}, {o.BenchSteps} timed steps after {o.BenchWarmup} warm-up");
+        var precisions = o.Precisions.Where(p => p == "fp32" || TrainingBenchmark.CpuHasNativeBf16()).ToList();
+        log.WriteLine($"[limits] training benchmark: {Config}, batch {BenchBatch}, {string.Join(" and ", precisions)}, {o.BenchSteps} timed steps after {o.BenchWarmup} warm-up ...");
         var text = new StringWriter();
-        TrainingBenchmark.Run(config, o.BenchSteps, o.BenchWarmup, o.Precisions, text);
-        var output = text.ToString().Replace(brown, "data/brown", StringComparison.Ordinal);
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries)) log.WriteLine("  " + line.TrimEnd());
-        return output;
+        TrainingBenchmark.Run(config, o.BenchSteps, o.BenchWarmup, precisions, text, cancel, budgetSeconds: 120);
+        var benchmark = text.ToString().Replace(brown, "data/brown", StringComparison.Ordinal);
+        if (precisions.Count < o.Precisions.Count) benchmark += "bf16 not measured: this CPU has no native bf16 (libtorch would emulate it, far slower than fp32)\n";
+        foreach (var line in benchmark.Split('\n', StringSplitOptions.RemoveEmptyEntries)) log.WriteLine("  " + line.TrimEnd());
+
+        log.WriteLine($"[limits] ONNX Runtime against TorchSharp, host share (sedd-compare) ...");
+        var compare = new StringWriter();
+        CompareRun.Run(new CompareSettings(package.Folder, null, o.Threads, [1, 8], 0, o.CompareRuns, o.CompareWarmup, o.CompareSteps), compare, new Indented(log), cancel);
+        return new LimitsResult(benchmark, compare.ToString().Replace(ws.Root + Path.DirectorySeparatorChar, "", StringComparison.Ordinal));
     }
 
-    /// <summary>Appends the benchmark text and the comparison hook.</summary>
-    public static void Write(EvidenceReport report, string benchmark, EvidenceOptions o)
+    /// <summary>Appends both blocks.</summary>
+    public static void Write(EvidenceReport report, LimitsResult r, EvidenceOptions o)
     {
-        report.Data("limits", new { config = Config, batch = BenchBatch, steps = o.BenchSteps, warmup = o.BenchWarmup, precisions = o.Precisions, benchmark });
+        report.Data("limits", new { config = Config, batch = BenchBatch, steps = o.BenchSteps, warmup = o.BenchWarmup, precisions = o.Precisions, benchmark = r.Benchmark, compare = r.Compare });
         var intro = $"`sedd-train bench` on `{Config}` with batch {BenchBatch} ({o.BenchSteps} timed steps after {o.BenchWarmup} warm-up; " +
             "MFU = model matmul FLOP/s ÷ the 1024³ matmul peak measured in the same run):";
-        report.Markdown.AppendLine("## 4. Limits").AppendLine().AppendLine(intro).AppendLine().AppendLine("```").Append(benchmark.TrimEnd()).AppendLine().AppendLine("```").AppendLine();
-        report.Readme.AppendLine("**Limits** — " + intro).AppendLine().AppendLine("```").Append(benchmark.TrimEnd()).AppendLine().AppendLine("```").AppendLine();
-        AppendCompare(report, report.OutFolder);
+        var compareIntro = $"**ONNX Runtime against TorchSharp, and the sampler's host share** (`sedd-compare -t {o.Threads}` on the package, run in this process; " +
+            "the AVX2 path of an AVX-512 machine: `DOTNET_EnableAVX512=0 sedd-compare`):";
+        foreach (var sb in new[] { report.Markdown, report.Readme })
+        {
+            if (sb == report.Markdown) sb.AppendLine("## 4. Limits").AppendLine().AppendLine(intro);
+            else sb.AppendLine("**Limits** — " + intro);
+            sb.AppendLine().AppendLine("```").Append(r.Benchmark.TrimEnd()).AppendLine().AppendLine("```").AppendLine()
+                .AppendLine(compareIntro).AppendLine().AppendLine("```").Append(r.Compare.TrimEnd()).AppendLine().AppendLine("```").AppendLine();
+        }
     }
 
-    /// <summary>
-    /// Hook for benchmarks/Sedd.Compare (<c>sedd bench</c> ratios: ONNX Runtime against TorchSharp, host
-    /// sampling share). Its output file <see cref="CompareFile"/> in <paramref name="outFolder"/> is
-    /// included verbatim when it exists; the integrator wires the program that writes it.
-    /// </summary>
-    /// <param name="report">Report to append to.</param>
-    /// <param name="outFolder">Evidence output folder.</param>
-    public static void AppendCompare(EvidenceReport report, string outFolder)
+    // Progress lines of the comparison, indented under the section's own line.
+    sealed class Indented(TextWriter inner) : TextWriter
     {
-        ArgumentNullException.ThrowIfNull(report);
-        var file = Path.Combine(outFolder, CompareFile);
-        report.Markdown.AppendLine("### ONNX Runtime against TorchSharp").AppendLine();
-        if (File.Exists(file))
-        {
-            var text = File.ReadAllText(file).TrimEnd();
-            report.Data("compare", text);
-            report.Markdown.AppendLine($"From `{CompareFile}` (benchmarks/Sedd.Compare, written {File.GetLastWriteTimeUtc(file):yyyy-MM-dd HH:mm} UTC):").AppendLine()
-                .AppendLine("```").AppendLine(text).AppendLine("```").AppendLine();
-            report.Readme.AppendLine("**ONNX Runtime against TorchSharp** (benchmarks/Sedd.Compare):").AppendLine().AppendLine("```").AppendLine(text).AppendLine("```").AppendLine();
-        }
-        else
-        {
-            report.Data("compare", null);
-            report.Markdown.AppendLine($"Not measured in this run: `{CompareFile}` (written by benchmarks/Sedd.Compare) is not in the output folder.").AppendLine();
-        }
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void WriteLine(string? value) => inner.WriteLine("  " + value);
     }
 }

@@ -13,18 +13,20 @@ namespace Sedd.Evidence;
 /// <param name="Commit">git commit of the repository (short hash, "+dirty" with local changes).</param>
 /// <param name="Threads">Threads given to libtorch and ONNX Runtime.</param>
 /// <param name="LoadAverage">1-minute load average at the start (/proc/loadavg): above the core count, other jobs compete for the CPU and timings suffer.</param>
-sealed record MachineInfo(string DateUtc, string Cpu, int Cores, double RamGb, string Os, string Commit, int Threads, double LoadAverage)
+/// <param name="Simd">The SIMD width the host code (TensorPrimitives, the sampler's rows) runs with, and why when it is below the CPU's.</param>
+sealed record MachineInfo(string DateUtc, string Cpu, int Cores, double RamGb, string Os, string Commit, int Threads, double LoadAverage, string Simd)
 {
     /// <summary>Collects the facts of this machine now.</summary>
     /// <param name="root">Repository root (for git).</param>
     /// <param name="threads">Threads used by the run.</param>
     public static MachineInfo Collect(string root, int threads) => new(
         DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-        CpuModel(), Environment.ProcessorCount, MemoryGb(), RuntimeInformation.OSDescription, GitCommit(root), threads, ReadLoadAverage());
+        CpuModel(), Environment.ProcessorCount, MemoryGb(), RuntimeInformation.OSDescription, GitCommit(root), threads, ReadLoadAverage(),
+        Sedd.Compare.Machine.HostSimd());
 
     /// <summary>One line for headers: "2026-11-26 12:00 UTC · AMD EPYC … · 2 cores · 24 GB · Debian … · commit abc1234".</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{DateUtc} · {Cpu} · {Cores} cores ({Threads} threads used; load average {LoadAverage:F1} at the start) · {RamGb:F0} GB RAM · {Os} · commit {Commit}");
+        $"{DateUtc} · {Cpu} · {Cores} cores ({Threads} threads used; load average {LoadAverage:F1} at the start) · {RamGb:F0} GB RAM · {Os} · host SIMD {Simd.Split(';')[0]} · commit {Commit}");
 
     static double ReadLoadAverage()
     {

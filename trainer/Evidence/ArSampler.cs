@@ -56,8 +56,9 @@ public sealed class ArSampler
     /// <param name="seed">Seed of the generator; the same seed, batch size and cache choice give the same tokens.</param>
     /// <param name="batchSize">Sequences decoded together.</param>
     /// <param name="useCache">False reruns the whole prefix at every step (for speed comparisons).</param>
+    /// <param name="cancel">Checked before every decoding step (Ctrl+C: OperationCanceledException).</param>
     /// <exception cref="SeddException">Length outside 1 .. model length or a count below 1 (exit code 1).</exception>
-    public ArSampleRun Sample(int count, int length, long seed, int batchSize = 16, bool useCache = true)
+    public ArSampleRun Sample(int count, int length, long seed, int batchSize = 16, bool useCache = true, CancellationToken cancel = default)
     {
         if (count < 1) throw new SeddException($"Sample count must be at least 1; found {count}.", SeddException.Usage);
         if (batchSize < 1) throw new SeddException($"Batch size must be at least 1; found {batchSize}.", SeddException.Usage);
@@ -76,7 +77,7 @@ public sealed class ArSampler
             {
                 using var scope = NewDisposeScope();
                 var b = Math.Min(batchSize, count - start);
-                var tokens = useCache ? DecodeCached(b, length, generator) : DecodeUncached(b, length, generator);
+                var tokens = useCache ? DecodeCached(b, length, generator, cancel) : DecodeUncached(b, length, generator, cancel);
                 var flat = tokens.cpu().data<long>().ToArray();
                 for (var i = 0; i < b; i++) samples.Add(flat.AsSpan(i * length, length).ToArray());
                 calls += length;
@@ -91,12 +92,13 @@ public sealed class ArSampler
     }
 
     /// <summary>One batch with the KV cache: feed EOS, then each drawn token, one position per call (B, L).</summary>
-    Tensor DecodeCached(int b, int length, Generator generator)
+    Tensor DecodeCached(int b, int length, Generator generator, CancellationToken cancel)
     {
         var tokens = zeros([b, length], ScalarType.Int64, device);
         using var cache = new ArKvCache(network, b, length);
         for (var p = 0; p < length; p++)
         {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var input = p == 0 ? full(b, 1, eos, ScalarType.Int64, device) : tokens.narrow(1, p - 1, 1);
             var logits = network.ForwardIncremental(input, cache).select(1, 0);    // (B, V)
@@ -106,11 +108,12 @@ public sealed class ArSampler
     }
 
     /// <summary>One batch without a cache: at step p the whole prefix EOS, x_0..x_{p−1} is recomputed.</summary>
-    Tensor DecodeUncached(int b, int length, Generator generator)
+    Tensor DecodeUncached(int b, int length, Generator generator, CancellationToken cancel)
     {
         var tokens = full(b, length + 1, eos, ScalarType.Int64, device); // column 0 stays EOS
         for (var p = 0; p < length; p++)
         {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var logits = network.call(tokens.narrow(1, 0, p + 1)).select(1, p);    // (B, V)
             tokens.narrow(1, p + 1, 1).copy_(Draw(logits, generator).unsqueeze(1));

@@ -36,8 +36,9 @@ public static class GenerativePerplexity
     /// <param name="samples">Token sequences with ids in 0..V−1 and lengths 1..model length (lengths may differ).</param>
     /// <param name="eosId">The EOS id prepended to each sample.</param>
     /// <param name="batchSize">Samples of equal length scored per forward pass.</param>
+    /// <param name="cancel">Checked before every forward pass (Ctrl+C: OperationCanceledException).</param>
     /// <exception cref="SeddException">No samples, an empty or too long sample, or an id outside the vocabulary (exit code 2).</exception>
-    public static GenerativePerplexityResult Score(ArTransformer network, IReadOnlyList<long[]> samples, int eosId, int batchSize = 16)
+    public static GenerativePerplexityResult Score(ArTransformer network, IReadOnlyList<long[]> samples, int eosId, int batchSize = 16, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(samples);
@@ -57,6 +58,7 @@ public static class GenerativePerplexity
                 var l = group.Key;
                 for (var start = 0; start < members.Length; start += batchSize)
                 {
+                    cancel.ThrowIfCancellationRequested();
                     using var scope = NewDisposeScope();
                     var n = Math.Min(batchSize, members.Length - start);
                     var flat = new long[n * l];
