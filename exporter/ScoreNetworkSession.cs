@@ -71,6 +71,10 @@ public sealed class ScoreNetworkSession : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
+            // Verification runs a few dozen shapes once each: an arena or a memory pattern per shape would keep
+            // every shape's buffers (hundreds of MB at a 50k vocabulary) to the end of the export.
+            EnableCpuMemArena = false,
+            EnableMemoryPattern = false,
         };
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try { return create(so); }

@@ -25,6 +25,7 @@ static class ExporterApp
         // the export checks the token, and the run ends with 130 and the old package untouched.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        NativeHeap.ReturnLargeBlocks();
         return CliHost.Run<ExportCommand>("sedd-export", args, Gate.Token);
     }
 

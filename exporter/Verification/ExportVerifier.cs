@@ -64,6 +64,9 @@ public static class ExportVerifier
                         maxVariant = Math.Max(maxVariant, MaxAbsDiff(v, y));
                     }
                     cases++;
+                    // Each case leaves outputs of batch × length × states floats (77 MB at SEDD-small's size):
+                    // return them now rather than when the large-object heap's budget runs out.
+                    if ((long)y.Length * sizeof(float) >= 8 << 20) GC.Collect();
                 }
         if (reference != null && !(maxDiff <= Fp32Limit))
             throw new SeddException($"verification failed: the fp32 graph differs from the {reference.Name} forward by max |Δ| = {maxDiff:E2} > {Fp32Limit:E0} over {cases} inputs", SeddException.BadInput);

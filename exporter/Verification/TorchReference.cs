@@ -68,14 +68,15 @@ public sealed class TorchReference : IReferenceForward
         var network = new ScoreNetwork(config, a.Vocab, a.ScaleBySigma);
         try
         {
-            using (NewDisposeScope())
-            {
-                var weights = source.Weights.ToDictionary(p => p.Key, p => TensorIO.FromSafe(p.Value), StringComparer.Ordinal);
-                // The rotary buffer is recomputed by both sides; a checkpoint without it gets the network's own.
-                if (!weights.ContainsKey(Buffer)) weights[Buffer] = network.state_dict()[Buffer].clone();
-                network.LoadWeights(weights, source.Location);
-            }
+            // One tensor at a time, each freed once copied: at SEDD-small's size a second full copy of the
+            // weights would be 680 MB more at the export's peak. The rotary buffer is recomputed by both
+            // sides; a checkpoint without it keeps the network's own.
+            var names = new HashSet<string>(source.Weights.Keys, StringComparer.Ordinal) { Buffer };
+            network.LoadWeights(names, name => source.Weights.TryGetValue(name, out var w) ? NativeCopy(w)
+                : name == Buffer ? network.state_dict()[Buffer].clone() : null, true, source.Location);
             network.eval();
+            // The managed staging arrays of the conversion are garbage now; return them before verification allocates.
+            GC.Collect();
             return new TorchReference(network);
         }
         catch
@@ -85,16 +86,36 @@ public sealed class TorchReference : IReferenceForward
         }
     }
 
+    // A float32 tensor is copied straight into native memory (no managed staging array); others convert.
+    static Tensor NativeCopy(Sedd.Runtime.IO.SafeTensor w)
+    {
+        if (w.DType != "F32") return TensorIO.FromSafe(w);
+        var t = empty(w.Shape, ScalarType.Float32);
+        w.Data.AsSpan().CopyTo(t.bytes);
+        return t;
+    }
+
     /// <inheritdoc />
     public float[] Forward(long[] indices, float[] sigma, int length)
     {
         ArgumentNullException.ThrowIfNull(indices);
         ArgumentNullException.ThrowIfNull(sigma);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var x = tensor(indices, [sigma.Length, length]);
-        var s = tensor(sigma, [sigma.Length]);
-        return network.call(x, s).contiguous().data<float>().ToArray();
+        // Row by row (rows are independent): libtorch's temporaries stay those of one sequence, which at a
+        // 50k vocabulary are what decides an export's peak memory.
+        int batch = sigma.Length;
+        float[]? result = null;
+        for (int b = 0; b < batch; b++)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var x = tensor(indices.AsSpan(b * length, length).ToArray(), [1, length]);
+            var s = tensor(new[] { sigma[b] }, [1]);
+            var y = network.call(x, s).contiguous();
+            var row = y.data<float>();
+            result ??= new float[batch * row.Count];
+            row.CopyTo(result, b * (int)row.Count);
+        }
+        return result ?? [];
     }
 
     /// <inheritdoc />

@@ -132,7 +132,7 @@ public sealed class ArTransformer : Module<Tensor, Tensor>
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount() => ModelWeights.ParameterCount(this);
 
-    /// <summary>Copies tensors into the model by state_dict name with shape checks (see <see cref="ScoreNetwork.LoadWeights"/>).</summary>
+    /// <summary>Copies tensors into the model by state_dict name with shape checks (see <see cref="ScoreNetwork.LoadWeights(IReadOnlyDictionary{string, Tensor}, string)"/>).</summary>
     /// <param name="weights">Tensors by name.</param>
     /// <param name="source">Where they come from, for messages.</param>
     public void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string source = "weights") =>

@@ -187,6 +187,17 @@ public sealed class ScoreNetwork : Module<Tensor, Tensor, Tensor>
     public void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string source = "weights") =>
         ModelWeights.Load(this, weights, source);
 
+    /// <summary>
+    /// Loads weights one tensor at a time, each made by <paramref name="open"/> (null when the source lacks
+    /// it) and, with <paramref name="ownsTensors"/>, disposed once copied: no second full copy of the weights.
+    /// </summary>
+    /// <param name="names">Every tensor name the source has (an unknown one is an error).</param>
+    /// <param name="open">The tensor of a name, or null.</param>
+    /// <param name="ownsTensors">Dispose each opened tensor after copying it.</param>
+    /// <param name="source">How messages name the source.</param>
+    public void LoadWeights(IReadOnlyCollection<string> names, Func<string, Tensor?> open, bool ownsTensors, string source = "weights") =>
+        ModelWeights.Load(this, names, open, ownsTensors, source);
+
     void CheckInputs(Tensor indices, Tensor sigma)
     {
         if (indices.dim() != 2 || indices.dtype != ScalarType.Int64)
