@@ -39,10 +39,8 @@ static class GenerationRun
         if (o.NPredict is < 1) throw new SeddException($"-n/--n-predict must be at least 1, got {o.NPredict}", SeddException.Usage);
         string? output = o.Output == null ? null : UserFiles.RequirePathArgument(o.Output, "--output");
         if (output != null) CheckOutput(output, o.Force);
+        if (o.Batch > SeddGenerator.MaxCount) throw new SeddException($"--batch must lie in 1 … {SeddGenerator.MaxCount:N0}, got {o.Batch}", SeddException.Usage);
         int total = o.NumSamples ?? o.Batch;
-
-        using var generator = SeddGenerator.Open(ModelLocator.Open(o.Model), new GeneratorOptions { Provider = provider, Threads = o.Threads });
-        if (network(generator) is { } note) Console.Error.WriteLine($"sedd: {note}");
         request = request with
         {
             Length = o.Length,
@@ -53,6 +51,11 @@ static class GenerationRun
             KeepEos = o.KeepEos,
             Overlap = o.Overlap,
         };
+        // Every check that needs no model comes before loading one.
+        SeddGenerator.CheckSettings(request with { Count = Math.Min(o.Batch, total) });
+
+        using var generator = SeddGenerator.Open(ModelLocator.Open(o.Model), new GeneratorOptions { Provider = provider, Threads = o.Threads });
+        if (network(generator) is { } note) Console.Error.WriteLine($"sedd: {note}");
         var plan = generator.Plan(request with { Count = Math.Min(o.Batch, total) });
         if (o.NPredict is int n)
             plan = generator.Plan(request with { Count = Math.Min(o.Batch, total), Length = plan.FixedTokens + n, Seed = plan.Seed });

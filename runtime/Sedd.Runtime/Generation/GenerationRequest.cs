@@ -60,8 +60,20 @@ public sealed record GenerationRequest
 public sealed record ParameterNames(string Prompt, string Suffix, string Template, string Length, string Steps, string Sampler,
     string Count, string Seed, string Overlap)
 {
+    /// <summary>How messages name the temperature.</summary>
+    public string Temperature { get; init; } = "temperature";
+
+    /// <summary>How messages name top-k.</summary>
+    public string TopK { get; init; } = "top_k";
+
+    /// <summary>How messages name top-p.</summary>
+    public string TopP { get; init; } = "top_p";
+
     /// <summary>The <c>sedd</c> CLI's option names.</summary>
-    public static ParameterNames Cli { get; } = new("--prompt", "--suffix", "the template", "--length", "--steps", "--sampler", "--num-samples", "--seed", "--overlap");
+    public static ParameterNames Cli { get; } = new("--prompt", "--suffix", "the template", "--length", "--steps", "--sampler", "--num-samples", "--seed", "--overlap")
+    {
+        Temperature = "--temperature", TopK = "--top-k", TopP = "--top-p",
+    };
 
     /// <summary>The HTTP API's field names.</summary>
     public static ParameterNames Api { get; } = new("prompt", "suffix", "template", "max_tokens", "steps", "sampler", "n", "seed", "overlap");

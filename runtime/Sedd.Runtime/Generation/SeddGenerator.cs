@@ -104,6 +104,26 @@ public sealed class SeddGenerator : IDisposable
 
     int? MaskId { get; }
 
+    /// <summary>
+    /// The checks of a request that need no model (steps, count, sampler, token choice, valid text), so a
+    /// caller can refuse a bad request before it loads one; <see cref="Plan"/> makes them too.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="names">How messages name the settings (default: the CLI's options).</param>
+    public static void CheckSettings(GenerationRequest request, ParameterNames? names = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        names ??= ParameterNames.Cli;
+        if (request.Steps < 1 || request.Steps > MaxSteps) Fail(names.Steps, $"must lie in 1 … {MaxSteps:N0}, got {request.Steps}");
+        if (request.Count < 1 || request.Count > MaxCount) Fail(names.Count, $"must lie in 1 … {MaxCount:N0}, got {request.Count}");
+        if (request.FirstIndex < 0) Fail(names.Count, $"first sample index must be ≥ 0, got {request.FirstIndex}");
+        if (!Enum.IsDefined(request.Sampler)) Fail(names.Sampler, "must be euler, analytic or first-hitting");
+        request.Choice.Validate(names.Temperature, names.TopK, names.TopP);
+        CheckText(request.Prompt, names.Prompt);
+        CheckText(request.Suffix, names.Suffix);
+        CheckText(request.Template, names.Template);
+    }
+
     /// <summary>Checks and tokenizes a request; every problem is a usage error naming the setting (<see cref="SeddException.Param"/>).</summary>
     /// <param name="request">The request.</param>
     /// <param name="names">How messages name the settings (default: the CLI's options).</param>
@@ -113,18 +133,11 @@ public sealed class SeddGenerator : IDisposable
         names ??= ParameterNames.Cli;
         var m = Package.Manifest;
         int window = m.Length;
-        if (request.Steps < 1 || request.Steps > MaxSteps) Fail(names.Steps, $"must lie in 1 … {MaxSteps:N0}, got {request.Steps}");
-        if (request.Count < 1 || request.Count > MaxCount) Fail(names.Count, $"must lie in 1 … {MaxCount:N0}, got {request.Count}");
-        if (request.FirstIndex < 0) Fail(names.Count, $"first sample index must be ≥ 0, got {request.FirstIndex}");
-        if (!Enum.IsDefined(request.Sampler)) Fail(names.Sampler, "must be euler, analytic or first-hitting");
+        CheckSettings(request, names);
         if (request.Sampler == Predictor.FirstHitting && (m.Graph.Type != "absorb" || !m.Model.TimeIndependent))
             Fail(names.Sampler, "first-hitting needs an absorbing model whose network ignores the noise level (time-independent); this one does not: use euler or analytic");
-        request.Choice.Validate();
         if (!request.Choice.IsNeutral && m.Graph.Type != "absorb")
             throw new SeddException("temperature, top-k and top-p need an absorbing model (they reshape the token a masked position takes)", SeddException.Usage) { Param = "temperature" };
-        CheckText(request.Prompt, names.Prompt);
-        CheckText(request.Suffix, names.Suffix);
-        CheckText(request.Template, names.Template);
         ulong seed = request.Seed ?? RandomSeed();
 
         if (request.Template != null)

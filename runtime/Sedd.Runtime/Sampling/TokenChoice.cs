@@ -18,7 +18,7 @@ public readonly record struct TokenChoice
     /// <summary>No reshaping: temperature 1, top-k off, top-p 1 (also <c>default(TokenChoice)</c>).</summary>
     public static TokenChoice Neutral => default;
 
-    /// <summary>Creates a choice; call <see cref="Validate"/> before use.</summary>
+    /// <summary>Creates a choice; call <see cref="Validate()"/> before use.</summary>
     /// <param name="temperature">p(y)^(1/T), renormalised; T → 0 approaches the most likely token. Default 1.</param>
     /// <param name="topK">Keep only the k most likely tokens (0 = off).</param>
     /// <param name="topP">Keep the smallest set of most likely tokens whose mass reaches p (1 = off).</param>
@@ -42,14 +42,20 @@ public readonly record struct TokenChoice
     public bool IsNeutral => temperatureMinusOne == 0 && TopK == 0 && oneMinusTopP == 0;
 
     /// <summary>Checks ranges; a usage error naming the setting otherwise.</summary>
-    public void Validate()
+    public void Validate() => Validate("temperature", "top-k", "top-p");
+
+    /// <summary>Checks ranges; a usage error naming the setting as the caller calls it otherwise.</summary>
+    /// <param name="temperatureName">How the message names the temperature (e.g. --temperature).</param>
+    /// <param name="topKName">How the message names top-k.</param>
+    /// <param name="topPName">How the message names top-p.</param>
+    public void Validate(string temperatureName, string topKName, string topPName)
     {
         if (!(Temperature > 0) || double.IsInfinity(Temperature) || Temperature < 1e-3 || Temperature > 100)
-            throw new SeddException($"temperature must lie in [0.001, 100], got {Temperature}", SeddException.Usage) { Param = "temperature" };
+            throw new SeddException($"{temperatureName} must lie in [0.001, 100], got {Temperature}", SeddException.Usage) { Param = "temperature" };
         if (TopK < 0)
-            throw new SeddException($"top-k must be ≥ 0 (0 = off), got {TopK}", SeddException.Usage) { Param = "top_k" };
+            throw new SeddException($"{topKName} must be ≥ 0 (0 = off), got {TopK}", SeddException.Usage) { Param = "top_k" };
         if (!(TopP > 0 && TopP <= 1))
-            throw new SeddException($"top-p must lie in (0, 1], got {TopP}", SeddException.Usage) { Param = "top_p" };
+            throw new SeddException($"{topPName} must lie in (0, 1], got {TopP}", SeddException.Usage) { Param = "top_p" };
     }
 
     /// <summary>

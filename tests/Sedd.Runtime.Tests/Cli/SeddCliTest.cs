@@ -160,6 +160,19 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
     public void SeddCliTest_ExplicitDirectMLSaysTheBuildLacksIt() =>
         SeddProcess.AssertOneLineFailure(Sample("--provider", "dml"), 3, "no DirectML execution provider", "-p:OrtFlavor=directml");
 
+    [Theory]
+    [InlineData("--temperature", "0", "--temperature must lie in")]
+    [InlineData("--top-p", "2", "--top-p must lie in (0, 1]")]
+    [InlineData("--steps", "-3", "--steps must lie in")]
+    [InlineData("--batch", "100000000", "--batch must lie in")]
+    public void SeddCliTest_OptionsAreCheckedBeforeTheModelLoads(string option, string value, string expected)
+    {
+        // The provider line would come first if the model had been loaded; the mistake is the only line.
+        var r = SeddProcess.Run("sample", "--model", Model, "--provider", "auto", option, value);
+        SeddProcess.AssertOneLineFailure(r, 1, expected);
+        Assert.DoesNotContain("running on", r.Err, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string[], int, string> BadInputs => new()
     {
         { ["sample", "--steps", "0"], 1, "--steps must lie in 1 … 100,000, got 0" },
@@ -177,6 +190,7 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
         { ["sample", "--length", "80", "--overlap", "40"], 1, "--overlap must lie in 1 … 30" },
         { ["sample", "--model", ""], 1, "--model needs a path" },
         { ["sample", "--batch", "0"], 1, "--batch must be at least 1" },
+        { ["sample", "--batch", "100000000"], 1, "--batch must lie in 1 … 10,000, got 100000000" },
         { ["sample", "--provider", "tpu"], 1, "unknown provider 'tpu'" },
         { ["sample", "--sampler", "ddim"], 1, "unknown sampler 'ddim'" },
         { ["sample", "--sampler", "ddim\u001b[31m"], 1, "unknown sampler 'ddim\\x1b[31m'" },

@@ -43,7 +43,7 @@ public sealed class ApiErrorsTest(ServerFixture fixture)
     [InlineData("{\"prompt\":\"a\",\"steps\":1000000}", "steps", "100,000")]
     [InlineData("{\"prompt\":\"a\",\"seed\":-1}", "seed", "integer in 0")]
     [InlineData("{\"prompt\":\"a\",\"temperature\":1000}", "temperature", "temperature")]
-    [InlineData("{\"prompt\":\"a\",\"top_p\":0}", "top_p", "top-p")]
+    [InlineData("{\"prompt\":\"a\",\"top_p\":0}", "top_p", "top_p must lie in (0, 1]")]
     [InlineData("{\"prompt\":\"a\",\"sampler\":\"ddim\"}", "sampler", "euler, analytic or first-hitting")]
     [InlineData("{\"prompt\":\"a\",\"logprobs\":3}", "logprobs", "not supported")]
     [InlineData("{\"prompt\":\"a\",\"frequency_penalty\":0.5}", "frequency_penalty", "not supported")]
