@@ -78,6 +78,9 @@ public static class CompareRun
         for (int i = 0; i < PeakSides.Length; i++)
             peaks[i] = (PeakSides[i], Math.Max(peaks[i].Gflops, TorchScoreNetwork.MatmulGflops(PeakSides[i], 5, cancel)));
 
+        // One untimed pass of the first setting: whichever setting came first measured up to twice its steady
+        // host share (tiered compilation still finishing the code every setting shares), whatever its predictor.
+        SamplingShare.Measure(m, ort, s.BatchSizes[0], length, s.Steps, Predictor.Analytic, s.Threads, cancel);
         var sampling = new List<SamplingCost>();
         foreach (int b in s.BatchSizes)
         {
