@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Onnx;
 using Sedd.Exporter.Precision;
 using Sedd.Exporter.Sources;
@@ -42,9 +43,14 @@ public static class PackageWriter
     /// <param name="cancel">Stops the export at its next check; nothing is left behind and an old package stays.</param>
     /// <param name="gate">The point of no return shared with a signal handler (null: a private one).</param>
     /// <param name="inputs">Further inputs (path, how messages name it) that <c>--out</c> may not hold or lie in; the source is always one.</param>
+    /// <param name="releaseWeights">
+    /// Empty the source's weight dictionary once the files are written and the reference network holds its
+    /// own copy, so that verification runs without it (0.65 GB at SEDD-small's size). Only for a caller
+    /// that does not use the source again.
+    /// </param>
     public static ExportResult Write(ExportSource source, string output, string precision, bool force, EvaluationInfo? evaluation,
         TextWriter log, Action<string>? faultAfter = null, string? notes = null, CancellationToken cancel = default, CommitGate? gate = null,
-        IReadOnlyList<(string Path, string What)>? inputs = null)
+        IReadOnlyList<(string Path, string What)>? inputs = null, bool releaseWeights = false)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(output);
@@ -76,11 +82,30 @@ public static class PackageWriter
             var onnxPath = Path.Combine(temp, "model.onnx");
             OnnxModelFile.Write(shipped, onnxPath, cancel: cancel);
             faultAfter?.Invoke("model.onnx");
-            Safetensors.Write(Path.Combine(temp, "model.safetensors"), ExportedWeights(source),
-                new Dictionary<string, string> { ["format"] = "pt", ["weights"] = source.WeightsKind }, cancel);
+            WriteWeights(source, Path.Combine(temp, "model.safetensors"), cancel);
             faultAfter?.Invoke("model.safetensors");
 
-            var (verification, line) = Verify(source, onnxPath, precision == "fp32" ? null : fp32, temp, log, cancel);
+            // A variant is checked against the fp32 graph, written to a scratch folder removed before hashing.
+            string? scratch = null;
+            if (precision != "fp32")
+            {
+                scratch = Path.Combine(temp, ".verify");
+                Directory.CreateDirectory(scratch);
+                OnnxModelFile.Write(fp32, Path.Combine(scratch, "fp32.onnx"), cancel: cancel);
+            }
+            cancel.ThrowIfCancellationRequested();
+            using var reference = TorchReference.TryCreate(source, out var why);
+            if (reference == null) log.WriteLine($"sedd-export: warning: verification skipped: {why}; the manifest records reference \"none\"");
+            if (releaseWeights)
+            {
+                // The weights now live in the written files and in the reference network. Emptying the containers
+                // (not just dropping references, which this method's frame may keep to its end) frees them.
+                if (source.Weights is IDictionary<string, SafeTensor> { IsReadOnly: false } weights) weights.Clear();
+                fp32.Graph.Initializer.Clear();
+                shipped.Graph.Initializer.Clear();
+                GC.Collect();
+            }
+            var (verification, line) = Verify(source, onnxPath, scratch, reference, why, cancel);
             // An evaluation measures the checkpoint's fp32 network; a quantized graph's bound differs
             // (sedd-compare --bound-data measures it), so only the fp32 package records it.
             if (evaluation != null && precision != "fp32")
@@ -162,24 +187,13 @@ public static class PackageWriter
         };
     }
 
-    static (VerificationInfo Info, string Line) Verify(ExportSource source, string onnxPath, ModelProto? fp32, string temp, TextWriter log, CancellationToken cancel)
+    static (VerificationInfo Info, string Line) Verify(ExportSource source, string onnxPath, string? scratch, IReferenceForward? reference, string? why,
+        CancellationToken cancel)
     {
-        // A variant is checked against the fp32 graph, which is written to a scratch folder removed before hashing.
-        string? scratch = null;
         try
         {
-            string fp32Path = onnxPath;
-            if (fp32 != null)
-            {
-                scratch = Path.Combine(temp, ".verify");
-                Directory.CreateDirectory(scratch);
-                fp32Path = Path.Combine(scratch, "fp32.onnx");
-                OnnxModelFile.Write(fp32, fp32Path, cancel: cancel);
-            }
-            cancel.ThrowIfCancellationRequested();
-            using var reference = TorchReference.TryCreate(source, out var why);
-            if (reference == null) log.WriteLine($"sedd-export: warning: verification skipped: {why}; the manifest records reference \"none\"");
-            var info = ExportVerifier.Run(source, fp32Path, fp32 != null ? onnxPath : null, reference, why, cancel);
+            string fp32Path = scratch != null ? Path.Combine(scratch, "fp32.onnx") : onnxPath;
+            var info = ExportVerifier.Run(source, fp32Path, scratch != null ? onnxPath : null, reference, why, cancel);
             return (info, ExportVerifier.Describe(info, why));
         }
         finally
@@ -188,10 +202,11 @@ public static class PackageWriter
         }
     }
 
-    /// <summary>
-    /// The weights as float32 safetensors under their state_dict names, with the rotary buffer the
-    /// reference checkpoints carry (recomputed when the source lacks it).
-    /// </summary>
+    // In a frame of its own, so that the dictionary of exported tensors is unreachable once it returns.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void WriteWeights(ExportSource source, string path, CancellationToken cancel) =>
+        Safetensors.Write(path, ExportedWeights(source), new Dictionary<string, string> { ["format"] = "pt", ["weights"] = source.WeightsKind }, cancel);
+
     static Dictionary<string, SafeTensor> ExportedWeights(ExportSource source)
     {
         var a = source.Architecture;

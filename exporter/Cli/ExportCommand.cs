@@ -49,7 +49,7 @@ sealed class ExportCommand(ICoconaAppContextAccessor context)
         if (eval != null) inputs.Add((eval, "--eval file"));
         if (notes != null) inputs.Add((notes, "--notes file"));
         var result = PackageWriter.Write(exported, output, precision, force, evaluation, Console.Error, notes: notesText,
-            cancel: cancel, gate: gate, inputs: inputs);
+            cancel: cancel, gate: gate, inputs: inputs, releaseWeights: true);
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine($"wrote {TerminalText.Neutralise(result.Folder, false)}: {exported.GraphType} model, {result.Manifest.Model.Parameters.ToString("N0", c)} parameters, " +
             $"{precision}, {(result.Bytes / 1048576.0).ToString("F2", c)} MiB in {result.Elapsed.TotalSeconds.ToString("F1", c)} s");

@@ -74,6 +74,23 @@ public sealed class PackageTest : IDisposable
         Assert.Null(int8.Manifest.Provenance.Evaluation); // it measured the fp32 network, not the quantized graph
     }
 
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("int8")]
+    public void Package_ReleasingTheWeightsWritesTheSameFilesAndEmptiesTheSource(string precision)
+    {
+        var checkpoint = TinyCheckpoints.Create(root, "absorb");
+        var kept = SourceLoader.Load(checkpoint, "ema", null, null, null);
+        var released = SourceLoader.Load(checkpoint, "ema", null, null, null);
+        var a = PackageWriter.Write(kept, Path.Combine(root, "kept"), precision, false, null, TextWriter.Null);
+        var b = PackageWriter.Write(released, Path.Combine(root, "released"), precision, false, null, TextWriter.Null, releaseWeights: true);
+        foreach (var file in new[] { "model.onnx", "model.safetensors" })
+            Assert.Equal(a.Manifest.Files[file], b.Manifest.Files[file]);
+        Assert.Equal(a.Manifest.Verification!.MaxAbsDiff, b.Manifest.Verification!.MaxAbsDiff);
+        Assert.NotEmpty(kept.Weights);      // the default leaves the caller's source as it was
+        Assert.Empty(released.Weights);     // released: verification ran without the checkpoint's copy
+    }
+
     [Fact]
     public void Package_CorruptByte_FailsOnOpen()
     {
