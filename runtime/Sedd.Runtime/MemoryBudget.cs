@@ -29,10 +29,18 @@ public static class MemoryBudget
     public static void Require(long bytes, string what, string hint, int exitCode = SeddException.Usage)
     {
         if (bytes < 0) bytes = long.MaxValue;
-        long available = Available();
         // Keep a margin for the runtime, ONNX Runtime's arena and the OS.
-        if (bytes <= available - available / 10) return;
+        if (Fits(bytes)) return;
+        long available = Available();
         throw new SeddException($"{what} needs about {Format(bytes)} of memory but about {Format(available)} is available; {hint}", exitCode);
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> fit in <see cref="Available"/> with the margin <see cref="Require"/> keeps (for optional buffers that speed work up).</summary>
+    /// <param name="bytes">Estimated need.</param>
+    public static bool Fits(long bytes)
+    {
+        long available = Available();
+        return bytes >= 0 && bytes <= available - available / 10;
     }
 
     /// <summary>Bytes as "1.5 GB", "300 MB", "12 KB".</summary>

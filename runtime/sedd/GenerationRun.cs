@@ -55,11 +55,12 @@ static class GenerationRun
         SeddGenerator.CheckSettings(request with { Count = Math.Min(o.Batch, total) });
 
         using var generator = SeddGenerator.Open(ModelLocator.Open(o.Model), new GeneratorOptions { Provider = provider, Threads = o.Threads });
-        if (network(generator) is { } note) Console.Error.WriteLine($"sedd: {note}");
         var plan = generator.Plan(request with { Count = Math.Min(o.Batch, total) });
         if (o.NPredict is int n)
             plan = generator.Plan(request with { Count = Math.Min(o.Batch, total), Length = plan.FixedTokens + n, Seed = plan.Seed });
         ulong seed = plan.Seed;
+        // Once the request is known to run, so that a refused one is a single line.
+        if (network(generator) is { } note) Console.Error.WriteLine($"sedd: {note}");
 
         var results = new List<GenerationResult>();
         using (var display = new StepDisplay(o.ShowSteps, plan))
@@ -136,7 +137,17 @@ static class GenerationRun
     static void CheckOutput(string path, bool force)
     {
         var kind = FileKinds.Of(path);
-        if (kind == FileKind.Missing) return;
+        if (kind == FileKind.Missing)
+        {
+            // The folder it goes into must exist before anything is sampled.
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            var folderKind = folder == null ? FileKind.Directory : FileKinds.Of(folder);
+            if (folderKind == FileKind.Missing)
+                throw new SeddException($"--output {TerminalText.Neutralise(path, keepNewlines: false)}: folder {TerminalText.Neutralise(folder!, keepNewlines: false)} does not exist; create it first or choose another path", SeddException.Usage);
+            if (folderKind != FileKind.Directory)
+                throw new SeddException($"--output {TerminalText.Neutralise(path, keepNewlines: false)}: {TerminalText.Neutralise(folder!, keepNewlines: false)} is {FileKinds.Describe(folderKind)}, not a folder", SeddException.Usage);
+            return;
+        }
         if (kind != FileKind.Regular)
             throw new SeddException($"--output {path} is {FileKinds.Describe(kind)}; expected a new file name", SeddException.Usage);
         if (!force)

@@ -37,15 +37,10 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
     readonly string output;
     // Batches up to this size get every range's binding when bound (at most 136 for 16).
     const int EagerRangeBatch = 16;
-    long[] boundTokens = [];
-    float[] boundSigma = [];
-    float[] boundScore = [];
-    int boundBatch;
-    int boundLength;
-    Dictionary<long, Range> ranges = [];
-    bool bound;
+    BoundBuffers? main;
+    BoundBuffers? staging;
 
-    // Sequences [first, first + count) of the bound buffers as ONNX tensors over the same memory.
+    // Sequences [first, first + count) of bound buffers as ONNX tensors over the same memory.
     sealed class Range(OrtIoBinding binding, OrtValue[] values)
     {
         public OrtIoBinding Binding { get; } = binding;
@@ -54,6 +49,23 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         {
             Binding.Dispose();
             foreach (var v in values) v.Dispose();
+        }
+    }
+
+    // One set of caller arrays the session reads and writes in place, with the bindings of its ranges.
+    sealed class BoundBuffers(long[] tokens, float[] sigma, float[] score, int batch, int length)
+    {
+        public long[] Tokens { get; } = tokens;
+        public float[] Sigma { get; } = sigma;
+        public float[] Score { get; } = score;
+        public int Batch { get; } = batch;
+        public int Length { get; } = length;
+        public Dictionary<long, Range> Ranges { get; } = [];
+
+        public void Dispose()
+        {
+            foreach (var r in Ranges.Values) r.Dispose();
+            Ranges.Clear();
         }
     }
 
@@ -118,27 +130,46 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
     /// <inheritdoc/>
     public void Bind(long[] tokens, float[] sigma, float[] logScore, int batch, int length)
     {
-        ArgumentNullException.ThrowIfNull(tokens);
-        ArgumentNullException.ThrowIfNull(sigma);
-        ArgumentNullException.ThrowIfNull(logScore);
-        CheckShape(tokens.Length, sigma.Length, logScore.Length, batch, length);
+        var set = NewBuffers(tokens, sigma, logScore, batch, length);
         ReleaseBinding();
-        (boundTokens, boundSigma, boundScore, boundBatch, boundLength) = (tokens, sigma, logScore, batch, length);
-        bound = true;
+        main = set;
         // Every range of a small batch is prepared now, so that no step ever allocates; larger batches
         // prepare a range the first time a step needs it.
         if (batch <= EagerRangeBatch)
             for (int first = 0; first < batch; first++)
-                for (int count = 1; first + count <= batch; count++) GetRange(first, count);
+                for (int count = 1; first + count <= batch; count++) GetRange(set, first, count);
+    }
+
+    /// <inheritdoc/>
+    public void BindStaging(long[] tokens, float[] sigma, float[] logScore, int batch, int length)
+    {
+        if (main is null) throw new InvalidOperationException("bind the main buffers before the staging buffers");
+        var set = NewBuffers(tokens, sigma, logScore, batch, length);
+        staging?.Dispose();
+        staging = set;
+        // Staging is always used from its start: one binding per count.
+        for (int count = 1; count <= batch; count++) GetRange(set, 0, count);
+    }
+
+    BoundBuffers NewBuffers(long[] tokens, float[] sigma, float[] logScore, int batch, int length)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(sigma);
+        ArgumentNullException.ThrowIfNull(logScore);
+        CheckShape(tokens.Length, sigma.Length, logScore.Length, batch, length);
+        return new BoundBuffers(tokens, sigma, logScore, batch, length);
     }
 
     /// <inheritdoc/>
     public void Score(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, Span<float> logScore)
     {
-        if (TryBoundRange(tokens, sigma, logScore, out int first, out int count))
+        int first, count;
+        var set = TryBoundRange(main, tokens, sigma, logScore, out first, out count)
+            ?? TryBoundRange(staging, tokens, sigma, logScore, out first, out count);
+        if (set is not null)
         {
             // Bound CPU inputs are read in place at run time, so the sampler's latest tokens are seen.
-            var range = GetRange(first, count);
+            var range = GetRange(set, first, count);
             try { session.RunWithBinding(runOptions, range.Binding); }
             catch (OnnxRuntimeException e) { throw RunFailure(e); }
             return;
@@ -165,38 +196,40 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         session.Dispose();
     }
 
-    Range GetRange(int first, int count)
+    static Range GetRange(BoundBuffers set, int first, int count, InferenceSession session, string inputIndices, string inputSigma, string output, int d)
     {
-        long key = (long)first * boundBatch + count - 1;
-        if (ranges.TryGetValue(key, out var existing)) return existing;
-        int l = boundLength, d = States;
+        long key = (long)first * set.Batch + count - 1;
+        if (set.Ranges.TryGetValue(key, out var existing)) return existing;
+        int l = set.Length;
         var info = OrtMemoryInfo.DefaultInstance;
         OrtValue[] values =
         [
-            OrtValue.CreateTensorValueFromMemory(info, new Memory<long>(boundTokens, first * l, count * l), [count, l]),
-            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(boundSigma, first, count), [count]),
-            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(boundScore, first * l * d, count * l * d), [count, l, d]),
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<long>(set.Tokens, first * l, count * l), [count, l]),
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(set.Sigma, first, count), [count]),
+            OrtValue.CreateTensorValueFromMemory(info, new Memory<float>(set.Score, first * l * d, count * l * d), [count, l, d]),
         ];
         var binding = session.CreateIoBinding();
         binding.BindInput(inputIndices, values[0]);
         binding.BindInput(inputSigma, values[1]);
         binding.BindOutput(output, values[2]);
         var range = new Range(binding, values);
-        ranges.Add(key, range);
+        set.Ranges.Add(key, range);
         return range;
     }
 
-    // Whether the three spans are the same range of whole sequences of the bound buffers.
-    bool TryBoundRange(ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, ReadOnlySpan<float> logScore, out int first, out int count)
+    Range GetRange(BoundBuffers set, int first, int count) => GetRange(set, first, count, session, inputIndices, inputSigma, output, States);
+
+    // The bound set of which the three spans are the same range of whole sequences, or null.
+    BoundBuffers? TryBoundRange(BoundBuffers? set, ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, ReadOnlySpan<float> logScore, out int first, out int count)
     {
         first = count = 0;
-        if (!bound || tokens.IsEmpty) return false;
-        long t = OffsetIn(tokens, boundTokens), s = OffsetIn(sigma, boundSigma), y = OffsetIn(logScore, boundScore);
-        int l = boundLength;
-        if (t < 0 || s < 0 || y < 0 || t % l != 0 || tokens.Length % l != 0) return false;
+        if (set is null || tokens.IsEmpty) return null;
+        long t = OffsetIn(tokens, set.Tokens), s = OffsetIn(sigma, set.Sigma), y = OffsetIn(logScore, set.Score);
+        int l = set.Length;
+        if (t < 0 || s < 0 || y < 0 || t % l != 0 || tokens.Length % l != 0) return null;
         first = (int)(t / l);
         count = tokens.Length / l;
-        return s == first && sigma.Length == count && y == (long)first * l * States && logScore.Length == (long)count * l * States;
+        return s == first && sigma.Length == count && y == (long)first * l * States && logScore.Length == (long)count * l * States ? set : null;
     }
 
     // Element offset of the span inside the array, or −1 when it does not lie inside it.
@@ -229,8 +262,8 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
 
     void ReleaseBinding()
     {
-        foreach (var r in ranges.Values) r.Dispose();
-        ranges.Clear();
-        bound = false;
+        main?.Dispose();
+        staging?.Dispose();
+        main = staging = null;
     }
 }

@@ -21,8 +21,8 @@ namespace Sedd.Runtime.Sampling;
 /// sequence's projector fixes. Every sequence has its own random stream and conditioning
 /// (<see cref="SequenceSetup"/>), so sequences of different requests can share a batch and each gets
 /// the sample it would get alone. A network that implements <see cref="IBindableScoreFunction"/>
-/// receives the sampler's buffers once and is then called on contiguous ranges of sequences, writing
-/// its output in place. For a time-independent network (<see cref="IScoreFunctionTraits"/>) a sequence
+/// receives the sampler's buffers once and is then called once per step, writing its output in place
+/// (sequences that are not contiguous are gathered into a staging batch and copied back). For a time-independent network (<see cref="IScoreFunctionTraits"/>) a sequence
 /// whose tokens did not change since its last evaluation is not evaluated again: its cached output is
 /// shifted to the new noise level in double inside the row pipeline, which is exact.
 /// </remarks>
@@ -97,7 +97,11 @@ public sealed partial class DiffusionSampler
         InitializeNetwork(traits);
         InitializeRows(ThreadCount.Resolve(Options.Threads));
         InitializeFirstHitting();
-        (model as IBindableScoreFunction)?.Bind(tokens, sigma, logScore, batch, length);
+        if (model is IBindableScoreFunction bindable)
+        {
+            bindable.Bind(tokens, sigma, logScore, batch, length);
+            if (Gathers) bindable.BindStaging(stageTokens, stageSigma, stageScore, stageSigma.Length, length);
+        }
     }
 
     /// <summary>

@@ -173,6 +173,29 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
         Assert.DoesNotContain("running on", r.Err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { "infill", "no blank here" }, "the template has no blank")]
+    [InlineData(new[] { "infill", "The [MASK:999999] end." }, "must ask for 1 …")]
+    [InlineData(new[] { "sample", "--length", "6", "--prompt", "abc", "--suffix", "def" }, "leave nothing to generate")]
+    [InlineData(new[] { "sample", "-o", "/nonexistent-sedd-folder/out.txt" }, "folder /nonexistent-sedd-folder does not exist")]
+    public void SeddCliTest_RequestsRefusedAgainstTheModelAreOneLineWithAutoProvider(string[] args, string expected)
+    {
+        // The provider line is printed only once the request is known to run.
+        var r = SeddProcess.Run([.. args, "--model", Model, "--provider", "auto"]);
+        SeddProcess.AssertOneLineFailure(r, 1, expected);
+        Assert.DoesNotContain("running on", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SeddCliTest_ABatchThatCannotFitIsOneLineBeforeSampling()
+    {
+        // 10,000 × 128 positions × 4,098 states of the default model: about 84 GB with the network's share.
+        var model = Directory.GetDirectories(Path.Combine(Sedd.Tests.Goldens.RepoRoot, "models")).Single(d => File.Exists(Path.Combine(d, "manifest.json")));
+        var r = SeddProcess.Run("sample", "--model", model, "--provider", "auto", "--batch", "10000", "--steps", "2");
+        SeddProcess.AssertOneLineFailure(r, 1, "sampling 10000 × 128 tokens over 4,098 states needs about", "use a smaller batch or length");
+        Assert.DoesNotContain("running on", r.Err, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string[], int, string> BadInputs => new()
     {
         { ["sample", "--steps", "0"], 1, "--steps must lie in 1 … 100,000, got 0" },

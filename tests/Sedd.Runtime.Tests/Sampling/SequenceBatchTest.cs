@@ -62,12 +62,44 @@ public class SequenceBatchTest
         var batch = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, setups.Length, 16, options);
         batch.Reset(setups);
         var together = batch.Run().ToArray();
-        Assert.True(batch.NetworkCalls > batch.NetworkEvaluations, "some steps evaluated separate ranges of sequences");
+        // Scattered sequences that changed were gathered into one call per step.
+        Assert.True(batch.Gathers);
+        Assert.True(batch.GatheredEvaluations > 0, "some steps evaluated scattered sequences");
+        Assert.Equal(batch.NetworkEvaluations, batch.NetworkCalls);
         for (int b = 0; b < setups.Length; b++)
         {
             var alone = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, 1, 16, options);
             alone.Reset([setups[b]]);
             Assert.Equal(alone.Run().ToArray(), together[(b * 16)..((b + 1) * 16)]);
+        }
+        // The same batch sampled again with the network bound to another sampler in between.
+        var again = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, setups.Length, 16, options);
+        again.Reset(setups);
+        Assert.Equal(together, again.Run().ToArray());
+    }
+
+    [Fact]
+    public void SequenceBatchTest_OnnxPackageEvaluatesRangesAroundAFrozenSequenceInPlace()
+    {
+        // No caching, so no staging batch: a frozen middle sequence splits each step into two calls.
+        using var package = TinyPackage.Create(length: 16, timeIndependent: true);
+        var m = package.Manifest;
+        using var network = OnnxScoreNetwork.Open(package.Open(), new OnnxScoreNetworkOptions { Provider = ExecutionProvider.Cpu, Threads = 1 });
+        var options = new SamplingOptions { Steps = 12, CacheScores = false };
+        SequenceSetup[] setups = [new(5, 0), new(6, 1), new(7, 2)];
+        var batch = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, 3, 16, options);
+        Assert.False(batch.Gathers);
+        batch.Reset(setups);
+        batch.Freeze(1);
+        for (int i = 0; i < options.Steps; i++) batch.PredictorStep(i);
+        batch.DenoiseStep();
+        Assert.Equal(2 * batch.NetworkEvaluations, batch.NetworkCalls);
+        Assert.Equal(0, batch.GatheredEvaluations);
+        foreach (int b in new[] { 0, 2 })
+        {
+            var alone = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, 1, 16, options);
+            alone.Reset([setups[b]]);
+            Assert.Equal(alone.Run().ToArray(), batch.Tokens[(b * 16)..((b + 1) * 16)].ToArray());
         }
     }
 
@@ -89,6 +121,9 @@ public class SequenceBatchTest
         Assert.Equal((steps + 1) * batch, uncached.RowEvaluations);
         Assert.Equal(uncachedScore.Sequences, uncached.RowEvaluations);
         Assert.Equal(cachingScore.Sequences, caching.RowEvaluations);
+        Assert.True(caching.GatheredEvaluations > 0, "scattered changed sequences were gathered");
+        Assert.Equal(caching.NetworkEvaluations, caching.NetworkCalls);
+        Assert.Equal(caching.NetworkEvaluations, cachingScore.Calls);
         Assert.Equal((steps + 1) * batch, caching.RowEvaluations + caching.CachedRows);
         // With 2 steps per position, a sequence stays unchanged in a good share of steps.
         Assert.True(caching.RowEvaluations * 1.5 <= uncached.RowEvaluations, $"{caching.RowEvaluations} of {uncached.RowEvaluations} rows evaluated");
