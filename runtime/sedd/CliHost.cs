@@ -40,6 +40,8 @@ static class CliHost
             // without the tool's name; collect what it writes and report it as one line below.
             var parserErrors = new StringWriter();
             builder.Services.AddSingleton<ICoconaConsoleProvider>(new ParserConsole(parserErrors));
+            // Help names the tool, also when it runs as `dotnet tool.dll` (Cocona would say "dotnet").
+            builder.Services.AddSingleton<ICoconaApplicationMetadataProvider>(new ToolMetadata(tool, new CoconaApplicationMetadataProvider()));
             var app = builder.Build();
             // Cocona would print a command's exception with its stack trace; the filter reports it first,
             // as one line with its exit code. It must precede AddCommands to apply.
@@ -144,6 +146,15 @@ static class CliHost
         int similar = Array.FindIndex(lines, l => l.StartsWith("Similar commands", StringComparison.Ordinal));
         var suggestions = similar >= 0 ? lines[(similar + 1)..] : [];
         return LowerFirst(first) + (suggestions.Length > 0 ? $" (did you mean {string.Join(" or ", suggestions)}?)" : "") + "; see --help";
+    }
+
+    /// <summary>The tool's own name in help's usage line; the rest as Cocona reads it from the assembly.</summary>
+    sealed class ToolMetadata(string tool, ICoconaApplicationMetadataProvider inner) : ICoconaApplicationMetadataProvider
+    {
+        public string GetExecutableName() => tool;
+        public string GetProductName() => tool;
+        public string GetDescription() => inner.GetDescription();
+        public string GetVersion() => inner.GetVersion();
     }
 
     /// <summary>Cocona's console: its output as usual, its error reports into a buffer the host turns into one line.</summary>

@@ -46,6 +46,15 @@ public sealed class ExportCliTest : IDisposable
     }
 
     [Fact]
+    public void ExportCli_HelpNamesTheTool()
+    {
+        var r = Run("--help");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("Usage: sedd-export ", r.Out, StringComparison.Ordinal);
+        Assert.Contains("--out", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ExportCli_NonRegularInputs_RefusedWithoutBlocking()
     {
         if (!OperatingSystem.IsLinux()) return;

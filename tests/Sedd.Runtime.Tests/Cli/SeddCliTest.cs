@@ -25,6 +25,9 @@ public sealed class SeddCliTest(TinyPackageFixture fixture) : IClassFixture<Tiny
         var r = SeddProcess.Run("--help");
         Assert.True(r.Code == 0, r.ToString());
         foreach (var command in new[] { "sample", "infill", "info", "bench" }) Assert.Contains(command, r.Out, StringComparison.Ordinal);
+        // Run as `dotnet sedd.dll`, help still names the tool, not the host.
+        Assert.Contains("Usage: sedd ", r.Out, StringComparison.Ordinal);
+        Assert.Contains("Usage: sedd sample", SeddProcess.Run("sample", "--help").Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -124,6 +124,7 @@ public partial class TrainerCliTest
             Assert.True(r.Code == 0, r.ToString());
             Assert.DoesNotContain("spec §", r.Out, StringComparison.Ordinal);
             Assert.DoesNotContain("issue", r.Out, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains($"Usage: sedd-train {command}", r.Out, StringComparison.Ordinal);
         }
         Assert.Contains("-m, --model", CliProcess.Run(t.Path, "eval", "--help").Out, StringComparison.Ordinal);
         Assert.Contains("-o, --output", CliProcess.Run(t.Path, "train", "--help").Out, StringComparison.Ordinal);
