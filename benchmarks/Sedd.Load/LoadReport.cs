@@ -13,7 +13,7 @@ static class LoadReport
         var sb = new StringBuilder();
         sb.AppendLine("# sedd serve under load");
         sb.AppendLine();
-        sb.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run --project benchmarks/Sedd.Load -c Release --` · {r.Machine.Describe()} · load average {r.Machine.LoadAverage:F1} at the start, {r.LoadAtEnd:F1} at the end (other jobs shared the machine)."));
+        sb.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run --project benchmarks/Sedd.Load -c Release --` · {r.Machine.Describe()} · load average {r.Machine.LoadAverage:F1} at the start, {r.LoadAtEnd:F1} at the end."));
         sb.AppendLine();
         sb.AppendLine(string.Create(c, $"Server: `sedd serve --provider {s.Provider} --threads {s.Threads} --max-batch {s.MaxBatch} --batch-wait-ms {s.BatchWaitMs}`{(s.Model != null ? $" on `{s.Model}`" : " on the default model")}. " +
             $"Each request: `max_tokens` {s.MaxTokens} (the canvas, prompt included), `steps` {s.Steps}, sampler {s.Sampler}, one of six short prompts, its own seed. " +
