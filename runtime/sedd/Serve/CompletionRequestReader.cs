@@ -103,7 +103,7 @@ static class CompletionRequestReader
         try { return v.GetString()!; }
         catch (InvalidOperationException)
         {
-            throw new ApiException(400, $"{name} holds an invalid escape (a lone surrogate); expected well-formed Unicode text", name, "invalid_value");
+            throw new ApiException(400, $"{name} is not valid UTF-8 or holds a lone surrogate escape; expected well-formed Unicode text", name, "invalid_value");
         }
     }
 

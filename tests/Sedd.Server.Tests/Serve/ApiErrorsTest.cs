@@ -57,6 +57,17 @@ public sealed class ApiErrorsTest(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task ApiErrorsTest_InvalidUtf8InATextIsNamedAsSuch()
+    {
+        byte[] json = [.. "{\"prompt\":\"Hi "u8, 0xFF, 0xFE, .. "\"}"u8];
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new ByteArrayContent(json) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ServerFixture.ApiKey);
+        using var response = await fixture.Server.Client.SendAsync(request);
+        AssertError((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()), 400, "prompt", "not valid UTF-8");
+    }
+
+    [Fact]
     public async Task ApiErrorsTest_InfillChecksItsTemplate()
     {
         var (status, body, _) = await fixture.Server.PostAsync("/v1/infill", """{"n":2}""", ServerFixture.ApiKey);
