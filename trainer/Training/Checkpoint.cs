@@ -170,7 +170,13 @@ public static partial class Checkpoint
     {
         UserFiles.RequirePathArgument(folder, "checkpoint");
         if (!File.Exists(Path.Combine(folder, StateFile)) && Latest(folder) is { } latest) folder = latest;
-        if (!Directory.Exists(folder)) throw new SeddException($"checkpoint {folder} not found (expected a run folder or one of its checkpoints/step-N folders)", SeddException.BadInput);
+        if (!Directory.Exists(folder))
+        {
+            var kind = FileKinds.Of(folder);
+            throw new SeddException(kind == FileKind.Missing
+                ? $"checkpoint {folder} not found (expected a run folder or one of its checkpoints/step-N folders)"
+                : $"checkpoint {folder} is {FileKinds.Describe(kind)}; expected a run folder or one of its checkpoints/step-N folders", SeddException.BadInput);
+        }
         foreach (var f in new[] { ModelFile, EmaFile, OptimizerFile, StateFile, ConfigFile })
             if (!File.Exists(Path.Combine(folder, f)))
                 throw new SeddException($"checkpoint {folder} is incomplete: {f} is missing", SeddException.BadInput);

@@ -143,6 +143,23 @@ public class CheckpointTest
         Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CheckpointTest_ASpecialFileAsTheCheckpointIsNamedAsSuch()
+    {
+        using var t = new TempFolder();
+        var missing = Path.Combine(t.Path, "nothing-here");
+        Assert.Contains("not found", Assert.Throws<SeddException>(() => Checkpoint.Load(missing)).Message, StringComparison.Ordinal);
+        var file = Path.Combine(t.Path, "weights.bin");
+        File.WriteAllText(file, "x");
+        Assert.Contains("is a regular file; expected a run folder", Assert.Throws<SeddException>(() => Checkpoint.Load(file)).Message, StringComparison.Ordinal);
+        if (!OperatingSystem.IsLinux()) return;
+        var fifo = Path.Combine(t.Path, "fifo");
+        Assert.Equal(0, Sedd.Tests.Shared.ToolProcess.RunExecutable("mkfifo", fifo).Code);
+        var e = await Within.Seconds(20, "a FIFO as the checkpoint", () => Assert.Throws<SeddException>(() => Checkpoint.Load(fifo)));
+        Assert.Contains("is a FIFO (named pipe); expected a run folder", e.Message, StringComparison.Ordinal);
+        Assert.Equal(SeddException.BadInput, e.ExitCode);
+    }
+
     static Dictionary<string, byte[]> Snapshot(string folder) =>
         Directory.GetFiles(folder).ToDictionary(f => f, File.ReadAllBytes);
 }
