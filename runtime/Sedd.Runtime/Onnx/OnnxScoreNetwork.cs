@@ -151,6 +151,9 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         for (int count = 1; count <= batch; count++) GetRange(set, 0, count);
     }
 
+    /// <inheritdoc/>
+    public bool IsBoundTo(long[] tokens) => main is not null && ReferenceEquals(main.Tokens, tokens);
+
     BoundBuffers NewBuffers(long[] tokens, float[] sigma, float[] logScore, int batch, int length)
     {
         ArgumentNullException.ThrowIfNull(tokens);

@@ -139,6 +139,7 @@ public sealed partial class DiffusionSampler
             CachedEvaluations++;
             return;
         }
+        EnsureBound();
         if (Gathers && needed < Batch && !Contiguous(needed)) EvaluateGathered(needed);
         else EvaluateRanges();
         NetworkEvaluations++;

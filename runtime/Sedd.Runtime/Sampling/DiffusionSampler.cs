@@ -97,11 +97,16 @@ public sealed partial class DiffusionSampler
         InitializeNetwork(traits);
         InitializeRows(ThreadCount.Resolve(Options.Threads));
         InitializeFirstHitting();
-        if (model is IBindableScoreFunction bindable)
-        {
-            bindable.Bind(tokens, sigma, logScore, batch, length);
-            if (Gathers) bindable.BindStaging(stageTokens, stageSigma, stageScore, stageSigma.Length, length);
-        }
+        EnsureBound();
+    }
+
+    // Hands the sampler's buffers to a bindable network, unless they are bound already (another sampler
+    // sharing the network binds its own when it runs; this one binds again when it runs next).
+    void EnsureBound()
+    {
+        if (model is not IBindableScoreFunction bindable || bindable.IsBoundTo(tokens)) return;
+        bindable.Bind(tokens, sigma, logScore, Batch, Length);
+        if (Gathers) bindable.BindStaging(stageTokens, stageSigma, stageScore, stageSigma.Length, Length);
     }
 
     /// <summary>

@@ -2,10 +2,12 @@ namespace Sedd.Runtime.Sampling;
 
 /// <summary>
 /// A score function that can work in place on the sampler's own buffers. <see cref="DiffusionSampler"/>
-/// calls <see cref="Bind"/> once, from its constructor, with the arrays it will pass to every
-/// <see cref="IScoreFunction.Score"/> call, and <see cref="BindStaging"/> when it also gathers scattered
-/// sequences into a staging batch; an ONNX session then wraps them in tensors once and writes its output
-/// straight into the bound buffers, so a step copies and allocates nothing inside the network call.
+/// calls <see cref="Bind"/> with the arrays it will pass to every <see cref="IScoreFunction.Score"/>
+/// call, and <see cref="BindStaging"/> when it also gathers scattered sequences into a staging batch;
+/// an ONNX session then wraps them in tensors once and writes its output straight into the bound
+/// buffers, so a step copies and allocates nothing inside the network call. One set is bound at a time:
+/// several samplers may share one network, and each binds its buffers again (<see cref="IsBoundTo"/>)
+/// when it evaluates after another one did.
 /// </summary>
 public interface IBindableScoreFunction : IScoreFunction
 {
@@ -27,4 +29,8 @@ public interface IBindableScoreFunction : IScoreFunction
     /// <param name="batch">S, the staging capacity in sequences.</param>
     /// <param name="length">L.</param>
     void BindStaging(long[] tokens, float[] sigma, float[] logScore, int batch, int length);
+
+    /// <summary>Whether the buffers of the last <see cref="Bind"/> are these tokens' (so calls on them skip every copy).</summary>
+    /// <param name="tokens">A sampler's token buffer.</param>
+    bool IsBoundTo(long[] tokens);
 }

@@ -150,6 +150,32 @@ public sealed class OnnxScoreNetworkTest : IDisposable
     }
 
     [Fact]
+    public void OnnxScoreNetworkTest_SamplersSharingTheNetworkEachRunBoundAndAllocateNothing()
+    {
+        // Two samplers on one session, created one after the other and run in turn: each binds its own
+        // buffers again when it runs after the other, so neither falls back to copying (which allocates).
+        using var network = Open();
+        var m = package.Manifest;
+        var options = new SamplingOptions { Steps = 24, Threads = 1 };
+        var first = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, 2, m.Length, options);
+        var second = new DiffusionSampler(m.CreateGraph(), m.CreateNoise(), network, 3, m.Length, options);
+        Assert.True(network.IsBoundTo(second.Tokens.ToArray()) == false); // a copy is never the bound buffer
+        var alone = first.Run(3).ToArray();
+        second.Run(5);
+        foreach (var sampler in new[] { first, second })
+        {
+            sampler.Reset(4);
+            sampler.PredictorStep(0, 4); // binds again: the other sampler ran last
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 1; i < 20; i++) sampler.PredictorStep(i, 4);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated == 0, $"19 steps of a sampler sharing the network allocated {allocated} managed bytes");
+        }
+        second.Run(5);
+        Assert.Equal(alone, first.Run(3).ToArray());
+    }
+
+    [Fact]
     public void OnnxScoreNetworkTest_SamplerAgreesWithAPlainScoreFunctionOnTheSameGraph()
     {
         // The bound, in-place path against a score function that copies through the exporter's session.
