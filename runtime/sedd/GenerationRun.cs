@@ -143,9 +143,9 @@ static class GenerationRun
             var folder = Path.GetDirectoryName(Path.GetFullPath(path));
             var folderKind = folder == null ? FileKind.Directory : FileKinds.Of(folder);
             if (folderKind == FileKind.Missing)
-                throw new SeddException($"--output {TerminalText.Neutralise(path, keepNewlines: false)}: folder {TerminalText.Neutralise(folder!, keepNewlines: false)} does not exist; create it first or choose another path", SeddException.Usage);
+                throw new SeddException($"--output {path}: folder {folder} does not exist; create it first or choose another path", SeddException.Usage);
             if (folderKind != FileKind.Directory)
-                throw new SeddException($"--output {TerminalText.Neutralise(path, keepNewlines: false)}: {TerminalText.Neutralise(folder!, keepNewlines: false)} is {FileKinds.Describe(folderKind)}, not a folder", SeddException.Usage);
+                throw new SeddException($"--output {path}: {folder} is {FileKinds.Describe(folderKind)}, not a folder", SeddException.Usage);
             return;
         }
         if (kind != FileKind.Regular)

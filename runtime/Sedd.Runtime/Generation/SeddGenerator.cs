@@ -150,7 +150,7 @@ public sealed class SeddGenerator : IDisposable
             catch (SeddException e) { throw new SeddException(e.Message + (e.Message.Contains("more than the model", StringComparison.Ordinal) ? " (infilling works within one window)" : ""), e.ExitCode) { Param = names.Template }; }
             if (request.Length is int l && l != template.Length)
                 Fail(names.Length, $"{l} disagrees with the template, whose canvas is {template.Length} tokens; infill takes its length from the template");
-            RequireMemory(request.Count, template.Length);
+            DiffusionSampler.RequireMemory(request.Count, template.Length, m.Graph.States);
             return new GenerationPlan(request, seed, window, template.Length, 0, [], [], template);
         }
 
@@ -173,16 +173,9 @@ public sealed class SeddGenerator : IDisposable
         }
         else if (request.Overlap is int o && (o < 1 || o >= window))
             Fail(names.Overlap, $"must lie in 1 … {window - 1}, got {o}");
-        RequireMemory(request.Count, Math.Min(length, window));
+        // A request's batch must fit before anything is drawn (the sampler checks again when it allocates).
+        DiffusionSampler.RequireMemory(request.Count, Math.Min(length, window), m.Graph.States);
         return new GenerationPlan(request, seed, window, length, overlap, prompt, suffix, null);
-    }
-
-    // A request's batch must fit before anything is drawn (the sampler checks again when it allocates).
-    void RequireMemory(int count, int canvas)
-    {
-        int states = Package.Manifest.CreateGraph().Dimension;
-        MemoryBudget.Require(DiffusionSampler.EstimateBytes(count, canvas, states),
-            $"sampling {count} × {canvas} tokens over {states:N0} states", "use a smaller batch or length");
     }
 
     /// <summary>Checks, then generates every sample of one request.</summary>

@@ -199,11 +199,11 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         session.Dispose();
     }
 
-    static Range GetRange(BoundBuffers set, int first, int count, InferenceSession session, string inputIndices, string inputSigma, string output, int d)
+    Range GetRange(BoundBuffers set, int first, int count)
     {
         long key = (long)first * set.Batch + count - 1;
         if (set.Ranges.TryGetValue(key, out var existing)) return existing;
-        int l = set.Length;
+        int l = set.Length, d = States;
         var info = OrtMemoryInfo.DefaultInstance;
         OrtValue[] values =
         [
@@ -219,8 +219,6 @@ public sealed partial class OnnxScoreNetwork : IBindableScoreFunction, IScoreFun
         set.Ranges.Add(key, range);
         return range;
     }
-
-    Range GetRange(BoundBuffers set, int first, int count) => GetRange(set, first, count, session, inputIndices, inputSigma, output, States);
 
     // The bound set of which the three spans are the same range of whole sequences, or null.
     BoundBuffers? TryBoundRange(BoundBuffers? set, ReadOnlySpan<long> tokens, ReadOnlySpan<float> sigma, ReadOnlySpan<float> logScore, out int first, out int count)

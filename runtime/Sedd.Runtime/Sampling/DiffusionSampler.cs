@@ -68,7 +68,7 @@ public sealed partial class DiffusionSampler
         long scoreLength = (long)batch * length * graph.Dimension;
         if (scoreLength > Array.MaxLength)
             throw new SeddException($"a batch of {batch} × {length} positions × {graph.Dimension} states ({scoreLength:N0} log-scores) exceeds one buffer; use a smaller batch", SeddException.Usage);
-        MemoryBudget.Require(EstimateBytes(batch, length, graph.Dimension), $"sampling {batch} × {length} tokens over {graph.Dimension:N0} states", "use a smaller batch or length");
+        RequireMemory(batch, length, graph.Dimension);
         defaultProjector = projector ?? InfillProjector.None;
         defaultProjector.Validate(length, graph);
         var traits = model as IScoreFunctionTraits;
@@ -123,6 +123,13 @@ public sealed partial class DiffusionSampler
         // output is a conservative allowance measured on the default model (peak RSS / output ≈ 2.4).
         return output == long.MaxValue ? long.MaxValue : output * 4 + MemoryBudget.Product(batch, length, 8 * sizeof(long));
     }
+
+    /// <summary>Refuses (usage error, with the need and what is available) a sampler of this shape that cannot fit in memory.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="length">L.</param>
+    /// <param name="dimension">D.</param>
+    public static void RequireMemory(int batch, int length, int dimension) =>
+        MemoryBudget.Require(EstimateBytes(batch, length, dimension), $"sampling {batch} × {length} tokens over {dimension:N0} states", "use a smaller batch or length");
 
     /// <summary>Sequences per run, B.</summary>
     public int Batch { get; }
