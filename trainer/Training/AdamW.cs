@@ -26,11 +26,22 @@ public sealed class AdamW : IDisposable
         slots = [.. parameters.Select(p => (p.Name, p.Param, zeros_like(p.Param).DetachFromDisposeScope(), zeros_like(p.Param).DetachFromDisposeScope()))];
     }
 
-    /// <summary>Learning rate of optimiser step k (1-based): lr·min(k/warmup, 1).</summary>
+    /// <summary>
+    /// Learning rate of optimiser step k (1-based): lr·min(k/warmup, 1) during the warm-up; after it lr
+    /// ("constant") or lr·(r + (1 − r)·(1 + cos πp)/2) with p = (k − warmup)/(last − warmup) and
+    /// r = min_lr_ratio ("cosine"), which reaches lr·r at the last step and stays there.
+    /// </summary>
     /// <param name="config">Hyper-parameters.</param>
-    /// <param name="step">k ≥ 1.</param>
-    public static double LearningRate(OptimConfig config, long step) =>
-        config.Warmup == 0 ? config.Lr : config.Lr * Math.Min((double)step / config.Warmup, 1.0);
+    /// <param name="step">k ≥ 1, counted from the run's start (or from the package it was initialised from).</param>
+    /// <param name="lastStep">The run's last step, counted the same way.</param>
+    public static double LearningRate(OptimConfig config, long step, long lastStep)
+    {
+        if (config.Warmup > 0 && step < config.Warmup) return config.Lr * step / config.Warmup;
+        if (config.Schedule != "cosine") return config.Lr;
+        double p = lastStep <= config.Warmup ? 1 : Math.Clamp((double)(step - config.Warmup) / (lastStep - config.Warmup), 0, 1);
+        double r = config.MinLrRatio;
+        return config.Lr * (r + (1 - r) * 0.5 * (1 + Math.Cos(Math.PI * p)));
+    }
 
     /// <summary>
     /// Global L2 norm of all gradients; every gradient is then multiplied by min(1, max/(n + 1e-6))

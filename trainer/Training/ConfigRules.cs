@@ -78,6 +78,8 @@ public static class ConfigRules
         Real("optim.weight_decay", 0, Huge),
         Int("optim.warmup", 0, int.MaxValue),
         Real("optim.grad_clip", 0, Huge, minOpen: true),
+        Choice("optim.schedule", "constant", "cosine"),
+        Real("optim.min_lr_ratio", 0, 1),
         Int("training.batch_size", 1, int.MaxValue),
         Int("training.accum", 1, int.MaxValue),
         Int("training.steps", 1, int.MaxValue),

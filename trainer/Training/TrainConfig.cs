@@ -78,6 +78,12 @@ public sealed record OptimConfig
 
     /// <summary>Gradients are scaled down when their global norm exceeds this.</summary>
     public double GradClip { get; init; } = 1.0;
+
+    /// <summary>Learning rate after the warm-up: "constant" (the reference's) or "cosine" (a half cosine from lr down to lr·min_lr_ratio at training.steps; a --resume that raises training.steps stretches what is left of it).</summary>
+    public string Schedule { get; init; } = "constant";
+
+    /// <summary>Where the cosine schedule ends, as a fraction of optim.lr (unused by "constant").</summary>
+    public double MinLrRatio { get; init; } = 0.1;
 }
 
 /// <summary>Loop, precision, checkpointing and logging.</summary>

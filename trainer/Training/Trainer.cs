@@ -152,7 +152,7 @@ public sealed class Trainer
             }
             double natsPerToken = lossValue / length;
             bool finite = double.IsFinite(lossValue) && double.IsFinite(norm);
-            if (finite) adam.Update(AdamW.LearningRate(config.Optim, step - state.WarmupFrom));
+            if (finite) adam.Update(AdamW.LearningRate(config.Optim, step - state.WarmupFrom, t.Steps - state.WarmupFrom));
             else
             {
                 adam.ZeroGrad(); // the reference's loss scaler skips such a step; the step counter and EMA still advance
@@ -174,7 +174,7 @@ public sealed class Trainer
                 {
                     // loss: per-sequence loss (spec §4.1's logged value) averaged over the window_steps steps since the last line.
                     ["step"] = step, ["kind"] = "train", ["loss"] = Finite(windowLoss / windowSteps), ["nats_per_token"] = Finite(logged.Value.Mean),
-                    ["window_steps"] = windowSteps, ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom), ["grad_norm"] = Finite(norm),
+                    ["window_steps"] = windowSteps, ["lr"] = AdamW.LearningRate(config.Optim, step - state.WarmupFrom, t.Steps - state.WarmupFrom), ["grad_norm"] = Finite(norm),
                     ["tokens"] = state.Tokens, ["tokens_per_s"] = tokPerSec, ["seconds"] = startSeconds + now, ["nonfinite"] = state.NonFinite,
                 });
                 windowStart = now;
