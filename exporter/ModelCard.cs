@@ -77,7 +77,7 @@ public static class ModelCard
         Line();
         Line("## Known weaknesses");
         Line();
-        Line("- The likelihood figure is an upper bound on perplexity (from the ELBO, spec §4.3); the model's true perplexity is lower, by an unknown margin.");
+        Line("- The likelihood figure is an upper bound on perplexity (from the diffusion ELBO: the denoising score-entropy loss integrated over the noise level, plus the prior term); the model's true perplexity is lower, by an unknown margin.");
         Line($"- Sequences longer than {m.Length} tokens are refused: the rotary tables end there.");
         Line("- Samples reflect the training corpus, including its biases and errors; small models produce fluent-looking but often incoherent text.");
         if (source.Kind != "sedd-train") Line("- Imported from the authors' checkpoint; that the hub weights are the EMA weights is inferred, not verified.");

@@ -49,6 +49,9 @@ public sealed class PackageTest : IDisposable
         var card = File.ReadAllText(Path.Combine(result.Folder, "README.md"));
         foreach (var section in new[] { "## Architecture", "## Provenance", "## Verification", "## Intended use", "## Known weaknesses" })
             Assert.Contains(section, card, StringComparison.Ordinal);
+        // The card is read by users of the package, who cannot open our spec or issues.
+        Assert.DoesNotContain("§", card, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?i)\bissue\s*#?\d", card);
     }
 
     [Fact]
