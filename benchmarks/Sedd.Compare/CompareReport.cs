@@ -34,7 +34,7 @@ sealed class CompareReport(
         o.WriteLine($"load average (1/5/15 min): {loadBefore} at start, {loadAfter} at end");
         o.WriteLine(F($"model: {Path.GetFileName(fp32.Folder)}: {m.Graph.Type}, {m.Graph.States} states, {m.Model.NBlocks} blocks × {m.Model.HiddenSize}, {m.Model.Parameters:N0} parameters (TorchSharp loaded {torchParameters:N0}); length {length} of {m.Length}"));
         if (int8 != null) o.WriteLine($"int8: {Path.GetFileName(int8.Folder)}");
-        o.WriteLine(F($"threads: {settings.Threads} (libtorch reports {torchThreads}; ONNX Runtime CPU provider, intra-op {settings.Threads}); {settings.Warmup} warm-up + {settings.Runs} timed rounds per batch, interleaved; OMP_WAIT_POLICY {OpenMpWaitPolicy.InForce}"));
+        o.WriteLine(F($"threads: {settings.Threads} (libtorch reports {torchThreads}; ONNX Runtime CPU provider, intra-op {settings.Threads}); {settings.Warmup} warm-up + {settings.Runs} timed rounds per batch, interleaved; OMP_WAIT_POLICY {OpenMpWaitPolicy.InForce}; native heap: {NativeHeap.InForce}"));
         o.WriteLine($"host SIMD (TensorPrimitives and the sampler's rows): {Machine.HostSimd()}");
         o.WriteLine($"matmul peak (torch.mm fp32, best of 5 before and 5 after the forwards): {string.Join(", ", peaks.Select(p => F($"{p.Side}² {p.Gflops:F1}")))} GFLOP/s → peak {F($"{Peak:F1}")} GFLOP/s");
         o.WriteLine();

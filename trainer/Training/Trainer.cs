@@ -102,7 +102,7 @@ public sealed class Trainer
                 Output.WriteLine($"parameterization {warm.Parameterization} → {config.Model.Parameterization}: the package's weights with the new output post-processing");
         }
         Output.WriteLine($"{config.Objective} {(config.Objective == "sedd" ? config.Graph.Type : "causal")} model: {ModelWeights.ParameterCount(network):N0} parameters, " +
-                         $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}");
+                         $"{blocks} train blocks of {length}, batch {batch}, device {device.type}, precision {t.Precision}; native heap: {NativeHeap.InForce}");
 
         var sampler = new BlockSampler(blocks, t.Seed, state.Epoch, state.Cursor);
         using var metrics = new MetricsLog(Path.Combine(config.Output, RunFolder.MetricsFile), from != null ? state.Step : null);

@@ -69,7 +69,7 @@ public static class TrainingBenchmark
         TrainingMemory.RequireTraining(config with { Training = config.Training with { Accum = 1 } }, data.VocabSize);
 
         string load = LoadAverage();
-        output.WriteLine(string.Create(c, $"machine: {Environment.ProcessorCount} cores, {get_num_threads()} torch threads, device {device.type}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load average {load} at the start"));
+        output.WriteLine(string.Create(c, $"machine: {Environment.ProcessorCount} cores, {get_num_threads()} torch threads, device {device.type}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load average {load} at the start; native heap: {NativeHeap.InForce}"));
         output.WriteLine($"model: {config.Objective}, H {config.Model.HiddenSize}, {config.Model.NBlocks} blocks, {config.Model.NHeads} heads, L {length}, batch {batch}, vocab {data.VocabSize}");
         var before = precisions.ToDictionary(p => p, p => MatmulPeak(Type(p), device, cancel));
         output.WriteLine("matmul peak before the steps (1024³): " + string.Join(", ", before.Select(p => string.Create(c, $"{p.Key} {p.Value / 1e9:F0} GFLOP/s"))));
