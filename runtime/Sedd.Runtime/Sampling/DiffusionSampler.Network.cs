@@ -130,6 +130,7 @@ public sealed partial class DiffusionSampler
                 continue;
             }
             evaluate[b] = true;
+            outputVersion[b]++; // the rows' cached sums (Rows) no longer describe this sequence's output
             sequenceEvaluations[b]++;
             sigma[b] = s;
             needed++;

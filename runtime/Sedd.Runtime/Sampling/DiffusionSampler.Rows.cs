@@ -20,6 +20,16 @@ public sealed partial class DiffusionSampler
     RowWorkers.Owner? team;
     Action<int> drawWorker = null!;
 
+    // Per-row sums of exp(ℓ) at the σ̄ the sequence's output was computed at (caching samplers with fused
+    // draws). A cached output read at a new σ̄ is the same row shifted by a constant, so its weights are the
+    // same sums times e^shift: a row that stays masked then costs O(1) instead of a pass over the vocabulary.
+    bool rowSumCaching;
+    double[] rowTotals = [];     // [B·L]
+    double[] rowSums = [];       // [B·L·chunks]
+    int[] rowSumVersion = [];    // [B·L]: the sequence's outputVersion the row's sums belong to (0: none)
+    int[] outputVersion = [];    // [B]: incremented whenever the network writes the sequence's output
+    long[] rowPasses = [];       // [workers × 8, one cache line each]: full passes over a row since the last reset
+
     // State of the step being drawn, read by the workers.
     RowKind rowKind;
     double rowScalar;
@@ -44,8 +54,33 @@ public sealed partial class DiffusionSampler
             expRows[w] = new float[dimension];
             chunkSums[w] = new double[(dimension + RowSums.Chunk - 1) / RowSums.Chunk];
         }
+        rowSumCaching = caching && fusedDraws;
+        if (rowSumCaching)
+        {
+            int chunks = RowChunks(dimension);
+            rowTotals = new double[tokens.Length];
+            rowSums = new double[(long)tokens.Length * chunks];
+            rowSumVersion = new int[tokens.Length];
+        }
+        outputVersion = new int[Batch];
+        rowPasses = new long[workers * 8];
         team = workers > 1 ? RowWorkers.Start(workers) : null;
         drawWorker = DrawWorker; // cached: no delegate allocation per step
+    }
+
+    static int RowChunks(int dimension) => (dimension - 1 + RowSums.Chunk - 1) / RowSums.Chunk;
+
+    /// <summary>
+    /// Full passes over a score row (exp and sums over every state) since the last reset. With caching,
+    /// a masked row whose sequence's output came from the cache is drawn without one.
+    /// </summary>
+    public long RowPasses => rowPasses.Sum();
+
+    void ResetRows()
+    {
+        Array.Clear(rowSumVersion);
+        Array.Clear(outputVersion);
+        Array.Clear(rowPasses);
     }
 
     void DrawRows(RowKind kind, double scalar, ulong step)
@@ -103,40 +138,64 @@ public sealed partial class DiffusionSampler
     //   first-hitting: the row unmasks for certain, c = 1, w_M = 0.
     // One uniform decides: below c·Σs the row unmasks and the same uniform, rescaled, picks the token
     // (exactly the inverse CDF over [c·s, max(w_M, 0)]); above it stays masked. The exp and the chunk
-    // sums are one pass over the row; the token search reads one chunk.
+    // sums are one pass over the row; the token search reads one chunk. A caching sampler keeps the sums
+    // of exp(ℓ) per row and weighs them by k = c·e^shift, so a cached row needs no pass to stay masked.
     long DrawMaskedRow(int r, int b, ref Xoshiro256StarStar random, int worker)
     {
-        int v = dimension - 1;
+        int v = dimension - 1, chunks = RowChunks(dimension);
         var log = logScore.AsSpan(r * dimension, v);
         var exp = expRows[worker].AsSpan(0, v);
-        var sums = chunkSums[worker];
-        double total = RowSums.ExpChunkSums(log, (float)rowShift[b], exp, sums);
-        if (!(total >= 0) || double.IsInfinity(total)) return -1;
+        Span<double> sums;
+        double total, k;
+        bool expFilled = true;
         double c = rowKind == RowKind.FirstHitting ? 1 : rowScalar;
-        double stay = rowKind is RowKind.Denoise or RowKind.FirstHitting ? 0 : Math.Max(0, 1 - c * total);
-        double unmask = c * total;
+        if (rowSumCaching)
+        {
+            sums = rowSums.AsSpan(r * chunks, chunks);
+            if (rowSumVersion[r] == outputVersion[b]) { total = rowTotals[r]; expFilled = false; }
+            else
+            {
+                total = RowSums.ExpChunkSums(log, 0f, exp, sums);
+                rowPasses[worker * 8]++;
+                rowTotals[r] = total;
+                rowSumVersion[r] = outputVersion[b];
+            }
+            k = rowShift[b] == 0 ? c : c * Math.Exp(rowShift[b]);
+        }
+        else
+        {
+            sums = chunkSums[worker];
+            total = RowSums.ExpChunkSums(log, (float)rowShift[b], exp, sums);
+            rowPasses[worker * 8]++;
+            k = c;
+        }
+        if (!(total >= 0) || double.IsInfinity(total)) return -1;
+        double unmask = k * total;
+        double stay = rowKind is RowKind.Denoise or RowKind.FirstHitting ? 0 : Math.Max(0, 1 - unmask);
         double u = random.NextDouble();
         if (!(unmask > 0)) return stay > 0 ? v : TensorPrimitives.IndexOfMax(log);
         double target = u * (unmask + stay);
         if (target >= unmask) return v; // stays masked
         var choice = choices[b];
         if (!choice.IsNeutral) return choice.Draw(log, target / unmask, scoreRows[worker]);
-        // Inverse CDF over c·exp: whole chunks first, then one chunk entry by entry.
+        // Inverse CDF over k·exp: whole chunks first, then one chunk entry by entry.
         double running = 0;
-        int chunk = 0, chunks = (v + RowSums.Chunk - 1) / RowSums.Chunk;
-        while (chunk < chunks - 1 && running + c * sums[chunk] <= target) running += c * sums[chunk++];
+        int chunk = 0;
+        while (chunk < chunks - 1 && running + k * sums[chunk] <= target) running += k * sums[chunk++];
         int start = chunk * RowSums.Chunk, end = Math.Min(v, start + RowSums.Chunk), lastPositive = -1;
+        if (!expFilled) RowSums.Exp(log[start..end], exp[start..end]); // the same values the pass computed
         for (int i = start; i < end; i++)
         {
             double w = exp[i];
             if (!(w > 0)) continue;
             lastPositive = i;
-            running += c * w;
+            running += k * w;
             if (running > target) return i;
         }
         // Rounding: the scan summed slightly less than the chunk's vector sum; the target is within an
         // ulp of the chunk's end, so its last positive entry is the right pick.
         if (lastPositive >= 0) return lastPositive;
+        if (!expFilled) RowSums.ExpChunkSums(log, 0f, exp, chunkSums[worker]);
         for (int i = start - 1; i >= 0; i--) if (exp[i] > 0) return i;
         return TensorPrimitives.IndexOfMax(log);
     }

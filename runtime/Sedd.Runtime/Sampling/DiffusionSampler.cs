@@ -121,7 +121,9 @@ public sealed partial class DiffusionSampler
         long output = MemoryBudget.Product(batch, length, dimension, sizeof(float));
         // ONNX Runtime's arena holds the output layer's logits and a few [B, L, 4H] activations; 3× the
         // output is a conservative allowance measured on the default model (peak RSS / output ≈ 2.4).
-        return output == long.MaxValue ? long.MaxValue : output * 4 + MemoryBudget.Product(batch, length, 8 * sizeof(long));
+        // Per position: tokens, flags and versions (8 longs), and a caching sampler's sums of each row.
+        long perPosition = MemoryBudget.Product(batch, length, 8 * sizeof(long) + (RowChunks(dimension) + 1) * sizeof(double));
+        return output == long.MaxValue || perPosition == long.MaxValue ? long.MaxValue : output * 4 + perPosition;
     }
 
     /// <summary>Refuses (usage error, with the need and what is available) a sampler of this shape that cannot fit in memory.</summary>
@@ -231,6 +233,7 @@ public sealed partial class DiffusionSampler
         }
         stepTicks = 0;
         ResetNetwork();
+        ResetRows();
         ResetFirstHitting();
         Project();
     }

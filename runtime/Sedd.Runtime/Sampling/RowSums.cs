@@ -32,13 +32,19 @@ static class RowSums
                 TensorPrimitives.Add(src, shift, dst);
                 TensorPrimitives.Exp(dst, dst);
             }
-            else TensorPrimitives.Exp(src, dst);
+            else Exp(src, dst);
             double s = SumAsDouble(dst);
             sums[c] = s;
             total += s;
         }
         return total;
     }
+
+    /// <summary>
+    /// e_i = exp(ℓ_i) of one chunk (or any part of a row starting at a chunk boundary): the same values
+    /// <see cref="ExpChunkSums"/> writes there with no shift.
+    /// </summary>
+    public static void Exp(ReadOnlySpan<float> log, Span<float> exp) => TensorPrimitives.Exp(log, exp);
 
     /// <summary>Σ x_i accumulated in double (a float accumulator would lose a large vocabulary's tail).</summary>
     public static double SumAsDouble(ReadOnlySpan<float> x)

@@ -40,6 +40,42 @@ public class ScoreCachingTest
         Assert.Equal(201, caching.NetworkEvaluations + caching.CachedEvaluations);
     }
 
+    /// <summary>
+    /// A vocabulary of several draw chunks, many steps (most of them answered by the cache), two threads:
+    /// the cached rows are drawn from their kept sums, without a pass over the row, and the samples are
+    /// the same as without caching, for each predictor and with a temperature.
+    /// </summary>
+    [Theory]
+    [InlineData(Predictor.Analytic, 1.0)]
+    [InlineData(Predictor.Euler, 1.0)]
+    [InlineData(Predictor.Analytic, 0.7)]
+    [InlineData(Predictor.FirstHitting, 1.0)]
+    public void ScoreCachingTest_CachedRowsAreDrawnFromTheirKeptSumsWithTheSameSamples(Predictor predictor, double temperature)
+    {
+        const int tokens = 1500; // three chunks of the inverse-CDF draw and part of a fourth
+        var random = new Random(5);
+        var weights = Enumerable.Range(0, tokens).Select(i => Math.Exp(-i / 300.0) * (0.5 + random.NextDouble())).ToArray();
+        double sum = weights.Sum();
+        var p0 = weights.Select(w => w / sum).ToArray();
+        var graph = SamplingGraph.Create("absorb", tokens);
+        var noise = NoiseSchedule.Create("loglinear", 1e-3, 20);
+        (long[] Tokens, DiffusionSampler Sampler) Run(bool cache)
+        {
+            var options = new SamplingOptions { Steps = 256, Predictor = predictor, CacheScores = cache, Threads = 2 };
+            var sampler = new DiffusionSampler(graph, noise, new TimeIndependentAbsorbScore(p0), 4, 24, options);
+            var choice = temperature == 1 ? default : new TokenChoice { Temperature = temperature };
+            sampler.Reset(Enumerable.Range(0, 4).Select(b => new SequenceSetup(3, (ulong)b, Choice: choice)).ToArray());
+            return (sampler.Run().ToArray(), sampler);
+        }
+        var (plainTokens, plain) = Run(false);
+        var (cachedTokens, caching) = Run(true);
+        Assert.Equal(plainTokens, cachedTokens);
+        Assert.All(cachedTokens, t => Assert.InRange(t, 0, tokens - 1)); // every position unmasked
+        if (predictor == Predictor.FirstHitting) return; // one draw per evaluation: nothing to keep
+        Assert.True(caching.CachedRows > caching.RowEvaluations, $"cached {caching.CachedRows}, evaluated {caching.RowEvaluations}");
+        Assert.True(caching.RowPasses * 2 < plain.RowPasses, $"row passes: {caching.RowPasses} with caching, {plain.RowPasses} without");
+    }
+
     [Fact]
     public void ScoreCachingTest_NetworkThatIsNotTimeIndependentIsAlwaysCalled()
     {
