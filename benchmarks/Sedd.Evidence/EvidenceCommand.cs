@@ -16,7 +16,7 @@ namespace Sedd.Evidence;
 sealed class EvidenceCommand(ICoconaAppContextAccessor context)
 {
     [Command(Description = "Measure the evidence: likelihood (SEDD's bound against the fair AR baseline), generative perplexity against steps (scored by an independent AR), speed, per-sequence caching, limits (training throughput, ONNX Runtime against TorchSharp, host share) and infilling. " +
-        "Writes into artifacts/evidence/ (docs/results and the README block only with --write-results and --write-readme). The full run takes about 30 minutes on a quiet 2-core machine; --quick checks the pipeline in a few minutes on a fresh clone, training tiny stand-ins for missing runs.")]
+        "Writes into artifacts/evidence/ (docs/results and the README block only with --write-results and --write-readme). The full run takes about 20 minutes on a 2-core machine; --quick checks the pipeline in a few minutes on a fresh clone, training tiny stand-ins for missing runs.")]
     public int Evidence(
         [Option("output", ['o'], Description = "folder for evidence.md, evidence.json and the plots (default artifacts/evidence, not tracked)")] string? output = null,
         [Option("write-results", Description = "also write them into docs/results (tracked); not with --quick")] bool writeResults = false,
