@@ -52,10 +52,11 @@ public class WarmStartTest
         Assert.Equal(new[] { steps + 1, steps + 2 }, trainer.StepLosses.Keys);
 
         // Trained weights, not a fresh initialisation: an untrained absorb network scores (1 − ε) ln V per
-        // token (spec §4.1); the default model on plain English text is far below that at its first step.
+        // token (spec §4.1); the default model is well below that at its first step, even on this tiny
+        // repetitive corpus and with one time draw for each of the batch's two sequences.
         using var train = TokenDataset.Open(data, DataSplit.Train);
         double untrained = ScoreEntropyLoss.UntrainedLossPerToken(train.VocabSize);
-        Assert.True(trainer.StepLosses[steps + 1] < 0.8 * untrained,
+        Assert.True(trainer.StepLosses[steps + 1] < 0.9 * untrained,
             $"first warm-started step scored {trainer.StepLosses[steps + 1]:F3} nats/token; untrained is {untrained:F3}");
 
         // The EMA shadows start from the package: two updates at decay 0.999 move them by a hair.
@@ -80,34 +81,35 @@ public class WarmStartTest
     }
 
     [Fact]
-    public void WarmStartTest_AScorePackageContinuesAsNormalized()
+    public void WarmStartTest_APackageContinuesUnderTheOtherParameterization()
     {
-        // How the default model is continued: same weights, the normalized output post-processing, stratified t.
+        // Same weights, the other output post-processing (score ↔ normalized), whichever the committed package has.
         var manifest = ModelPackage.Open(Package).Manifest;
-        Assert.Equal("score", manifest.Model.Parameterization);   // the committed package predates the field
+        string from = manifest.Model.Parameterization, to = from == "score" ? "normalized" : "score";
         long steps = manifest.Provenance.Steps!.Value;
         using var t = new TempFolder();
         var data = PrepareData(t);
         var run = t.Combine("run");
         var log = new StringWriter();
         var trainer = new Sedd.Trainer.Training.Trainer { Output = log };
-        var state = trainer.Run(Config(data, run, steps + 1, "model.parameterization=normalized", "training.time_sampling=stratified"),
+        var state = trainer.Run(Config(data, run, steps + 1, $"model.parameterization={to}", "training.time_sampling=stratified"),
             resume: false, CancellationToken.None, init: Package);
 
         Assert.Equal(steps + 1, state.Step);
-        Assert.Contains("parameterization score → normalized", log.ToString(), StringComparison.Ordinal);
-        // The trained weights carry over: a calibrated score model's logits are nearly normalised already.
+        Assert.Contains($"parameterization {from} → {to}", log.ToString(), StringComparison.Ordinal);
+        // The trained weights carry over: a fresh network scores the untrained loss exactly (zero output),
+        // the package's weights well below it even under the other post-processing.
         using var train = TokenDataset.Open(data, DataSplit.Train);
         double untrained = ScoreEntropyLoss.UntrainedLossPerToken(train.VocabSize);
-        Assert.True(trainer.StepLosses[steps + 1] < 0.8 * untrained,
-            $"first normalized step from the score package scored {trainer.StepLosses[steps + 1]:F3} nats/token; untrained is {untrained:F3}");
-        Assert.Equal("normalized", Checkpoint.Load(run).Config.Model.Parameterization);
+        Assert.True(trainer.StepLosses[steps + 1] < 0.9 * untrained,
+            $"first {to} step from the {from} package scored {trainer.StepLosses[steps + 1]:F3} nats/token; untrained is {untrained:F3}");
+        Assert.Equal(to, Checkpoint.Load(run).Config.Model.Parameterization);
     }
 
     [Theory]
     [InlineData("model.hidden_size=128", "gpt2-4096", "model.hidden_size")]
     [InlineData("model.time_independent=false", "gpt2-4096", "model.time_independent")]
-    [InlineData("graph.type=uniform", "gpt2-4096", "graph.type")]
+    [InlineData("model.parameterization=score graph.type=uniform", "gpt2-4096", "graph.type")] // normalized needs the absorbing graph
     [InlineData("objective=ar", "gpt2-4096", "objective ar")]
     [InlineData("training.seed=7", "gpt2-512", "tokenizer")]
     public void WarmStartTest_APackageThatDoesNotFitIsOneLineBeforeAnyWork(string overrideKey, string tokenizer, string named)
@@ -116,7 +118,7 @@ public class WarmStartTest
         var data = PrepareData(t, tokenizer);
         var run = t.Combine("run");
         var error = Assert.Throws<SeddException>(() =>
-            TinyTraining.NewTrainer().Run(Config(data, run, 5000, overrideKey), resume: false, CancellationToken.None, init: Package));
+            TinyTraining.NewTrainer().Run(Config(data, run, 5000, overrideKey.Split(' ')), resume: false, CancellationToken.None, init: Package));
         Assert.Equal(SeddException.BadInput, error.ExitCode);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
