@@ -23,7 +23,25 @@ public sealed class ServeCommandTest
     public async Task ServeCommandTest_HealthIs503UntilTheModelIsLoaded()
     {
         // The default model (tens of MB to verify and start) keeps the server loading for a few hundred ms.
+        // A busy machine can still let the load finish before the first request gets through, so the server
+        // is started up to three times: one start must show the loading phase (503s, then 200), and no start
+        // may answer anything but 503 before its 200.
         var model = Directory.GetDirectories(Path.Combine(Sedd.Tests.Goldens.RepoRoot, "models")).Single(d => File.Exists(Path.Combine(d, "manifest.json")));
+        var starts = new List<string>();
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var (seen, retryAfter) = await StartAndPollHealth(model);
+            starts.Add(string.Join(", ", seen));
+            Assert.Equal(200, seen.LastOrDefault());
+            Assert.True(seen.SkipLast(1).All(s => s == 503), $"health answered {string.Join(", ", seen)}; expected 503 while loading, then 200");
+            Assert.All(retryAfter, Assert.True);
+            if (seen.Count >= 2) return;
+        }
+        Assert.Fail($"no start showed the loading phase (health answers per start: {string.Join(" | ", starts)})");
+    }
+
+    static async Task<(List<int> Seen, List<bool> RetryAfter)> StartAndPollHealth(string model)
+    {
         int port = FreePort();
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
         // The client's first request and first refused connection are slow (code compiled on first use):
@@ -55,10 +73,8 @@ public sealed class ServeCommandTest
         poller.Start();
         poller.Join();
         Assert.False(server.Process.HasExited, server.Log);
-        Assert.Equal(200, seen.LastOrDefault());
-        Assert.True(seen.Count >= 2 && seen.SkipLast(1).All(s => s == 503), $"health answered {string.Join(", ", seen)}; expected 503 while loading, then 200");
-        Assert.All(retryAfter, Assert.True);
         server.WaitForLine(l => l.Contains("listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        return (seen, retryAfter);
     }
 
     // One request answered 503 by a bare listener, and one refused connection, both through the blocking calls.
