@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sedd.Cli;
 using Sedd.Runtime.Package;
 using Sedd.Runtime.Sampling;
 using Sedd.Trainer.Training;

@@ -18,7 +18,7 @@ static class TrainerApp
     public static int Run(string[] args)
     {
         // First: may start the process again with glibc's heap settings (returns here when it does not).
-        Training.NativeHeap.UseMainHeap();
+        NativeHeap.UseMainHeap();
         // Before anything loads libtorch (and with it libgomp, which reads the variable once).
         Training.OpenMpWaitPolicy.PreferPassive();
         // Registered before the host exists, so that a signal during start-up is not the runtime's default

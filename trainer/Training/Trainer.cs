@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Sedd.Cli;
 using Sedd.Runtime;
 using Sedd.Runtime.IO;
 using Sedd.Trainer.Data;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Sedd.Cli;
 using Sedd.Runtime;
 using Sedd.Trainer.Data;
 using TorchSharp;
